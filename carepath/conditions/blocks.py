@@ -1,0 +1,98 @@
+"""StreamField blocks of a condition guide: the anatomy of the page in product.md, one block per element."""
+
+from django.core.exceptions import ValidationError
+from wagtail import blocks
+from wagtail.images.blocks import ImageChooserBlock
+from wagtail.snippets.blocks import SnippetChooserBlock
+
+RICH_TEXT_FEATURES = ["bold", "italic", "ol", "ul", "link"]
+
+
+class SectionBlock(blocks.StructBlock):
+    heading = blocks.CharBlock(max_length=120)
+    text = blocks.RichTextBlock(features=RICH_TEXT_FEATURES)
+
+    class Meta:
+        icon = "doc-full"
+        template = "conditions/blocks/section.html"
+
+
+class CareCalloutBlock(blocks.StructBlock):
+    """'Call 911 if...' / 'See a doctor soon if...': how urgently to seek care."""
+
+    LEVELS = [
+        ("emergency", "Emergency: call 911"),
+        ("urgent", "Urgent: get prompt medical care"),
+        ("routine", "Routine: make an appointment"),
+    ]
+    level = blocks.ChoiceBlock(choices=LEVELS)
+    heading = blocks.CharBlock(max_length=120, required=False, help_text="Defaults to a heading for the level")
+    text = blocks.RichTextBlock(features=RICH_TEXT_FEATURES)
+
+    class Meta:
+        icon = "warning"
+        template = "conditions/blocks/care_callout.html"
+
+
+class FindDoctorBlock(blocks.StructBlock):
+    specialties = blocks.ListBlock(
+        SnippetChooserBlock("directory.Taxonomy"), min_num=1, help_text="NUCC specialties to search for"
+    )
+
+    class Meta:
+        icon = "user"
+        template = "conditions/blocks/find_doctor.html"
+
+
+class ImageBlock(blocks.StructBlock):
+    image = ImageChooserBlock()
+    alt_text = blocks.CharBlock(
+        max_length=250, help_text="What the image shows, for people who cannot see it (required)"
+    )
+    caption = blocks.CharBlock(max_length=250, required=False)
+
+    class Meta:
+        icon = "image"
+        template = "conditions/blocks/image.html"
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not (value.get("alt_text") or "").strip():
+            raise blocks.StructBlockValidationError(
+                block_errors={"alt_text": ValidationError("Every image needs alt text.")}
+            )
+        return value
+
+
+class GlossaryTermBlock(blocks.StructBlock):
+    term = SnippetChooserBlock("conditions.GlossaryTerm")
+
+    class Meta:
+        icon = "help"
+        template = "conditions/blocks/glossary_term.html"
+
+
+class ConditionBodyBlock(blocks.StreamBlock):
+    section = SectionBlock()
+    care_callout = CareCalloutBlock()
+    find_doctor = FindDoctorBlock()
+    image = ImageBlock()
+    glossary_term = GlossaryTermBlock()
+
+
+class SlideBlock(blocks.StructBlock):
+    heading = blocks.CharBlock(max_length=160)
+    image = ImageChooserBlock(required=False)
+    alt_text = blocks.CharBlock(max_length=250, required=False, help_text="Required when there is an image")
+    text = blocks.RichTextBlock(features=RICH_TEXT_FEATURES)
+
+    class Meta:
+        icon = "image"
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value.get("image") and not (value.get("alt_text") or "").strip():
+            raise blocks.StructBlockValidationError(
+                block_errors={"alt_text": ValidationError("A slide with an image needs alt text.")}
+            )
+        return value

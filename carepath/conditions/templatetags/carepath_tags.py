@@ -1,0 +1,91 @@
+import json
+import re
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from carepath.conditions.models import GlossaryTerm
+
+register = template.Library()
+TAG_SPLIT_RE = re.compile(r"(<[^>]+>)")
+
+
+def _glossary(context):
+    """The glossary, read once per request and shared by every section of the page."""
+    cache = context.render_context
+    if "carepath_glossary" not in cache:
+        terms = list(GlossaryTerm.objects.select_related("guide").order_by("-term"))
+        terms.sort(key=lambda t: -len(t.term))
+        pattern = (
+            re.compile(r"\b(" + "|".join(re.escape(t.term) for t in terms) + r")\b", re.IGNORECASE) if terms else None
+        )
+        cache["carepath_glossary"] = ({t.term.lower(): t for t in terms}, pattern, set())
+    return cache["carepath_glossary"]
+
+
+def _definition_html(term, number, current_page):
+    more = ""
+    if term.guide_id and term.guide.live and term.guide_id != getattr(current_page, "pk", None):
+        more = format_html(' <a href="{}">Read the guide on {}</a>', term.guide.url, term.term)
+    return format_html(
+        '<span class="gloss-def" id="gloss-{n}">{definition}{more}</span>',
+        n=number, definition=term.definition, more=mark_safe(more),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def glossarize(context, html):
+    """Mark the first use on the page of each glossary term with an inline, keyboard-reachable definition.
+
+    Terms inside links are left alone, and so is the term that names the page itself."""
+    by_term, pattern, used = _glossary(context)
+    html = str(html)
+    if pattern is None:
+        return mark_safe(html)
+    page = context.get("page")
+    out, inside_link = [], False
+    for part in TAG_SPLIT_RE.split(html):
+        if part.startswith("<"):
+            lowered = part.lower()
+            if lowered.startswith("<a ") or lowered == "<a>":
+                inside_link = True
+            elif lowered.startswith("</a"):
+                inside_link = False
+            out.append(part)
+            continue
+        if inside_link:
+            out.append(part)
+            continue
+
+        def mark(match):
+            term = by_term.get(match.group(1).lower())
+            key = term.term.lower()
+            if key in used or (term.guide_id and term.guide_id == getattr(page, "pk", None)):
+                return match.group(0)
+            used.add(key)
+            number = len(used)
+            return format_html(
+                '<span class="gloss"><button type="button" class="gloss-term" aria-expanded="false" '
+                'aria-controls="gloss-{n}">{word}</button>{definition}</span>',
+                n=number, word=mark_safe(match.group(0)), definition=_definition_html(term, number, page),
+            )
+
+        out.append(pattern.sub(mark, part))
+    return mark_safe("".join(out))
+
+
+@register.simple_tag
+def json_ld(data):
+    """schema.org JSON-LD, safe inside <script>."""
+    text = json.dumps(data, ensure_ascii=False, indent=None)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return mark_safe(f'<script type="application/ld+json">{text}</script>')
+
+
+@register.simple_tag(takes_context=True)
+def absolute_url(context, url):
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request else url
+
+

@@ -1,0 +1,28 @@
+from django.db import models
+from wagtail.admin.panels import FieldPanel
+from wagtail.fields import RichTextField
+from wagtail.models import Page
+from wagtail.search import index
+
+
+class HomePage(Page):
+    intro = models.TextField(blank=True)
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        from carepath.conditions.models import ConditionPage, SlideshowPage
+
+        context = super().get_context(request, *args, **kwargs)
+        context["guides"] = ConditionPage.objects.live().public().order_by("title")
+        context["slideshows"] = SlideshowPage.objects.live().public().order_by("title")
+        return context
+
+
+class StandardPage(Page):
+    """A plain page: terms of use, privacy, about."""
+
+    body = RichTextField(features=["h2", "h3", "bold", "italic", "ol", "ul", "link"])
+    content_panels = Page.content_panels + [FieldPanel("body")]
+    search_fields = Page.search_fields + [index.SearchField("body")]
+    subpage_types = []
