@@ -34,14 +34,27 @@ class CareCalloutBlock(blocks.StructBlock):
         template = "conditions/blocks/care_callout.html"
 
 
+def specialty_choices():
+    """Every NUCC code in the taxonomy table: the block stores codes, and only known codes validate."""
+    from carepath.directory.models import Taxonomy
+
+    return [(t.code, f"{t.label} ({t.code})") for t in Taxonomy.objects.order_by("classification", "specialization")]
+
+
 class FindDoctorBlock(blocks.StructBlock):
-    specialties = blocks.ListBlock(
-        SnippetChooserBlock("directory.Taxonomy"), min_num=1, help_text="NUCC specialties to search for"
-    )
+    specialties = blocks.MultipleChoiceBlock(choices=specialty_choices, help_text="NUCC specialties to search for")
 
     class Meta:
         icon = "user"
         template = "conditions/blocks/find_doctor.html"
+
+    def get_context(self, value, parent_context=None):
+        from carepath.directory.models import Taxonomy
+
+        context = super().get_context(value, parent_context)
+        by_code = Taxonomy.objects.in_bulk(list(value["specialties"]))
+        context["specialties"] = [by_code[c] for c in value["specialties"] if c in by_code]
+        return context
 
 
 class ImageBlock(blocks.StructBlock):

@@ -48,12 +48,24 @@ class GlossaryTerm(index.Indexed, models.Model):
     term = models.CharField(max_length=100, unique=True)
     definition = models.CharField(max_length=200, help_text="One plain-language sentence, grade 8 or lower")
     guide = models.ForeignKey(
-        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The term's own guide, when there is one",
     )
 
-    panels = [FieldPanel("term"), FieldPanel("definition"), PageChooserPanel("guide", "conditions.ConditionPage")]
-    search_fields = [index.SearchField("term"), index.AutocompleteField("term"), index.SearchField("definition")]
+    panels = [
+        FieldPanel("term"),
+        FieldPanel("definition"),
+        PageChooserPanel("guide", "conditions.ConditionPage"),
+    ]
+    search_fields = [
+        index.SearchField("term"),
+        index.AutocompleteField("term"),
+        index.SearchField("definition"),
+    ]
 
     class Meta:
         ordering = ["term"]
@@ -90,18 +102,28 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
     summary = models.TextField(max_length=300, help_text="One or two plain sentences; also the meta description")
     body = StreamField(ConditionBodyBlock(), use_json_field=True)
     icd10_codes = models.CharField(
-        "ICD-10-CM codes", max_length=500, blank=True, validators=[validate_icd10cm_codes],
+        "ICD-10-CM codes",
+        max_length=500,
+        blank=True,
+        validators=[validate_icd10cm_codes],
         help_text="Separated by commas, e.g. M62.50, M62.59",
     )
     hpo_ids = models.CharField(
-        "HPO term ids", max_length=500, blank=True, validators=[validate_hpo_ids],
+        "HPO term ids",
+        max_length=500,
+        blank=True,
+        validators=[validate_hpo_ids],
         help_text="Human Phenotype Ontology ids separated by commas, e.g. HP:0003202",
     )
     specialties = ParentalManyToManyField("directory.Taxonomy", blank=True, related_name="condition_pages")
     author = models.CharField(max_length=200, default="CarePath editorial team")
     reviewers = ParentalManyToManyField("editorial.MedicalReviewer", blank=True, related_name="reviewed_pages")
     up_next = models.ForeignKey(
-        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "wagtailcore.Page",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The page suggested after this one; defaults to the next guide A-Z",
     )
     is_demo = models.BooleanField(default=False, help_text="Demo content shipped with CarePath, not for readers")
@@ -110,14 +132,17 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
         FieldPanel("also_called"),
         FieldPanel("summary"),
         FieldPanel("body"),
-        MultiFieldPanel(
-            [FieldPanel("icd10_codes"), FieldPanel("hpo_ids"), FieldPanel("specialties")], heading="Codes"
-        ),
+        MultiFieldPanel([FieldPanel("icd10_codes"), FieldPanel("hpo_ids"), FieldPanel("specialties")], heading="Codes"),
         InlinePanel("references", label="Reference", min_num=0),
         InlinePanel("related_links", label="You might also like (editor picks)"),
         PageChooserPanel("up_next"),
         MultiFieldPanel(
-            [FieldPanel("author"), FieldPanel("reviewers"), FieldPanel("last_reviewed"), FieldPanel("next_review_due")],
+            [
+                FieldPanel("author"),
+                FieldPanel("reviewers"),
+                FieldPanel("last_reviewed"),
+                FieldPanel("next_review_due"),
+            ],
             heading="Authorship and medical review",
         ),
         FieldPanel("is_demo"),
@@ -182,9 +207,7 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
             "@type": "MedicalCondition",
             "name": self.title,
             "alternateName": self.also_called_names,
-            "code": [
-                {"@type": "MedicalCode", "code": code, "codingSystem": "ICD-10-CM"} for code in self.icd10_list
-            ],
+            "code": [{"@type": "MedicalCode", "code": code, "codingSystem": "ICD-10-CM"} for code in self.icd10_list],
             "relevantSpecialty": [s.short_name for s in self.specialty_list],
         }
         data = {
@@ -196,7 +219,10 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
             "url": request.build_absolute_uri(self.url),
             "inLanguage": "en",
             "audience": {"@type": "PeopleAudience", "audienceType": "Patient"},
-            "author": {"@type": "Organization" if "team" in self.author.lower() else "Person", "name": self.author},
+            "author": {
+                "@type": "Organization" if "team" in self.author.lower() else "Person",
+                "name": self.author,
+            },
             "about": condition,
             "citation": [
                 {"@type": "CreativeWork", "name": r.title, "url": r.url, "publisher": r.publisher}
@@ -292,7 +318,12 @@ class SlideshowPage(RoutablePageMixin, MedicalReviewMixin, Page):
         FieldPanel("conditions"),
         InlinePanel("references", label="Reference"),
         MultiFieldPanel(
-            [FieldPanel("author"), FieldPanel("reviewers"), FieldPanel("last_reviewed"), FieldPanel("next_review_due")],
+            [
+                FieldPanel("author"),
+                FieldPanel("reviewers"),
+                FieldPanel("last_reviewed"),
+                FieldPanel("next_review_due"),
+            ],
             heading="Authorship and medical review",
         ),
         FieldPanel("is_demo"),

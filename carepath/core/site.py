@@ -6,8 +6,9 @@ from wagtail.models import Page, Site
 from carepath.conditions.models import ConditionIndexPage, SlideshowIndexPage
 from carepath.core.models import HomePage, StandardPage
 
-TERMS_BODY = """<p>CarePath gives general health information in plain language. It is not medical advice, and it does not
-replace a visit to a doctor, nurse or other health professional. Always ask a health professional about your own
+TERMS_BODY = """<p>CarePath gives general health information in plain language. It is not medical advice,
+and it does not replace a visit to a doctor, nurse or other health professional. Always ask a health professional
+about your own
 health. In an emergency, call 911.</p>
 <h2>Using this site</h2>
 <p>You may read, print and share the pages here for personal, non-commercial use. Do not use this site to send
@@ -41,12 +42,15 @@ def ensure_site_structure():
             site.root_page = home
             site.save()
         else:
-            Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True, site_name="CarePath")
+            Site.objects.create(
+                hostname="localhost", port=80, root_page=home, is_default_site=True, site_name="CarePath"
+            )
     children = {child.slug for child in home.get_children()}
     if "conditions" not in children:
         home.add_child(
             instance=ConditionIndexPage(
-                title="Conditions A-Z", slug="conditions",
+                title="Conditions A-Z",
+                slug="conditions",
                 intro="Guides to health conditions, in plain language, with the signs that need care now.",
             )
         )

@@ -11,8 +11,10 @@ def main():
         print(f"{doc['grade']:5.1f}  {slug}")
     for problem in lib.problems:
         print(f"ERROR {problem}")
-    print(f"{len(lib.guides)} guides, {len(lib.slideshows)} slideshows, {len(lib.glossary)} glossary terms, "
-          f"{len(lib.problems)} problems")
+    print(
+        f"{len(lib.guides)} guides, {len(lib.slideshows)} slideshows, {len(lib.glossary)} glossary terms, "
+        f"{len(lib.problems)} problems"
+    )
     return 1 if lib.problems else 0
 
 

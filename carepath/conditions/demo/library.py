@@ -107,7 +107,9 @@ def _check_references(where, refs, problems):
         parts = urlsplit(ref.get("url", ""))
         host = parts.hostname or ""
         if parts.scheme != "https" or not any(host == h or host.endswith("." + h) for h in TRUSTED_HOSTS):
-            problems.append(Problem(f"{where} reference {i}", f"URL {ref.get('url')!r} is not https on {TRUSTED_HOSTS}"))
+            problems.append(
+                Problem(f"{where} reference {i}", f"URL {ref.get('url')!r} is not https on {TRUSTED_HOSTS}")
+            )
 
 
 def _check_grade(where, doc, problems):

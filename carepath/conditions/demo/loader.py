@@ -21,7 +21,6 @@ from carepath.conditions.models import (
 )
 from carepath.core.site import ensure_site_structure
 
-
 LINKED_TEXT_RE = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 
 
@@ -94,7 +93,11 @@ def _body(doc, pages_by_path, glossary):
 def _references(model, page, refs):
     return [
         model(
-            page=page, sort_order=i, title=r["title"], publisher=r["publisher"], url=r["url"],
+            page=page,
+            sort_order=i,
+            title=r["title"],
+            publisher=r["publisher"],
+            url=r["url"],
             accessed=datetime.date.fromisoformat(str(r["accessed"])),
         )
         for i, r in enumerate(refs)
@@ -141,7 +144,7 @@ def load_demo_library():
             pages_by_path[(kind, slug)] = page
 
     # Pass 2: content of the new pages, then publish.
-    for kind, slug, doc, page in new:
+    for kind, _slug, doc, page in new:
         if kind == "conditions":
             page.also_called = "\n".join(doc.get("also_called", []))
             page.icd10_codes = ", ".join(doc["icd10"])
@@ -170,7 +173,11 @@ def load_demo_library():
                 for s in doc["slides"]
             ]
             page.conditions.set(
-                [pages_by_path[("conditions", s)] for s in doc.get("conditions", []) if ("conditions", s) in pages_by_path]
+                [
+                    pages_by_path[("conditions", s)]
+                    for s in doc.get("conditions", [])
+                    if ("conditions", s) in pages_by_path
+                ]
             )
             page.references = _references(SlideshowReference, page, doc["references"])
             page.author = doc.get("author", page.author)

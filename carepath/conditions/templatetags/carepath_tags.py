@@ -30,7 +30,9 @@ def _definition_html(term, number, current_page):
         more = format_html(' <a href="{}">Read the guide on {}</a>', term.guide.url, term.term)
     return format_html(
         '<span class="gloss-def" id="gloss-{n}">{definition}{more}</span>',
-        n=number, definition=term.definition, more=mark_safe(more),
+        n=number,
+        definition=term.definition,
+        more=mark_safe(more),
     )
 
 
@@ -68,7 +70,9 @@ def glossarize(context, html):
             return format_html(
                 '<span class="gloss"><button type="button" class="gloss-term" aria-expanded="false" '
                 'aria-controls="gloss-{n}">{word}</button>{definition}</span>',
-                n=number, word=mark_safe(match.group(0)), definition=_definition_html(term, number, page),
+                n=number,
+                word=mark_safe(match.group(0)),
+                definition=_definition_html(term, number, page),
             )
 
         out.append(pattern.sub(mark, part))
@@ -87,5 +91,3 @@ def json_ld(data):
 def absolute_url(context, url):
     request = context.get("request")
     return request.build_absolute_uri(url) if request else url
-
-

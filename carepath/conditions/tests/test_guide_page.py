@@ -104,7 +104,7 @@ def test_demo_pages_say_so(client):
 
 def test_emergency_callout_has_tap_to_call_911(client):
     html = render(client)
-    callout = html[html.find('class="callout callout-emergency"'):]
+    callout = html[html.find('class="callout callout-emergency"') :]
     callout = callout[: callout.find("</aside>")]
     assert '<a class="call-911" href="tel:911">Call 911</a>' in callout
 
@@ -149,7 +149,7 @@ def test_the_page_does_not_define_its_own_title_inline(client):
 
 def test_find_a_doctor_box_submits_specialty_and_zip(client):
     html = render(client)
-    box = html[html.find('class="find-doctor"'):]
+    box = html[html.find('class="find-doctor"') :]
     box = box[: box.find("</aside>")]
     assert 'action="/find-a-doctor/"' in box and 'method="get"' in box
     assert 'name="specialty"' in box and 'name="near"' in box
@@ -158,10 +158,10 @@ def test_find_a_doctor_box_submits_specialty_and_zip(client):
 
 def test_sources_are_numbered_behind_a_disclosure(client):
     html = render(client)
-    sources = html[html.find('<details class="sources"'):]
+    sources = html[html.find('<details class="sources"') :]
     sources = sources[: sources.find("</details>")]
     assert "<summary>" in sources and "Sources" in sources
-    assert "<ol" in sources and sources.count("<li id=\"ref-") >= 2
+    assert "<ol" in sources and sources.count('<li id="ref-') >= 2
     assert "Accessed" in sources
 
 
@@ -171,7 +171,7 @@ def test_you_might_also_like_puts_editor_picks_first_then_related_pages(client, 
     picks = [link.page.specific for link in guide.related_links.all()]
     assert related[: len(picks)] == picks
     html = render(client)
-    section = html[html.find('id="related-heading"'):]
+    section = html[html.find('id="related-heading"') :]
     assert section.find(picks[0].url) < section.find(related[-1].url) or picks[0] == related[-1]
 
 
@@ -197,7 +197,7 @@ def test_up_next_defaults_to_the_next_guide_a_to_z(guide):
 
 def test_share_form_is_csrf_protected(client):
     html = render(client)
-    form = html[html.find('id="share-heading"'):]
+    form = html[html.find('id="share-heading"') :]
     assert 'action="/conditions/muscle-atrophy/share/"' in form
     assert 'name="csrfmiddlewaretoken"' in form
 

@@ -15,7 +15,11 @@ def start(**env):
     clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")}
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import carepath.settings"], env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", "import carepath.settings"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -76,5 +80,8 @@ def test_email_url_configures_smtp(monkeypatch):
     clean.update(env)
     result = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == [
-        "django.core.mail.backends.smtp.EmailBackend", "mail.example.org", "2525", "mailer"
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example.org",
+        "2525",
+        "mailer",
     ], result.stderr

@@ -8,7 +8,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--if-empty", action="store_true", help="do nothing when any condition guide exists (used by make run)"
+            "--if-empty",
+            action="store_true",
+            help="do nothing when any condition guide exists (used by make run)",
         )
 
     def handle(self, if_empty=False, **options):

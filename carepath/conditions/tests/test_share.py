@@ -1,0 +1,172 @@
+"""Share by email, end to end through a real SMTP server (aiosmtpd) listening on loopback."""
+
+import email
+import socket
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+SHARE_URL = "/conditions/muscle-atrophy/share/"
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
+        return "250 Message accepted for delivery"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(settings):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
+
+
+def wait_for(inbox, count, seconds=5):
+    deadline = time.monotonic() + seconds
+    while len(inbox.messages) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return inbox.messages
+
+
+def csrf_client():
+    """A browser-like client: CSRF enforced, token taken from the page's form."""
+    client = Client(enforce_csrf_checks=True)
+    client.get("/conditions/muscle-atrophy/")
+    return client, client.cookies["csrftoken"].value
+
+
+def share(client, token, ip="127.0.0.1", **data):
+    return client.post(SHARE_URL, {"csrfmiddlewaretoken": token, **data}, REMOTE_ADDR=ip)
+
+
+def test_share_sends_one_fixed_email_through_smtp(smtp):
+    client, token = csrf_client()
+    response = share(client, token, recipient="aunt.may@example.org", note="Thought of you when I read this.")
+    assert response.status_code == 302
+    assert response["Location"] == "/conditions/muscle-atrophy/#share"
+    [(rcpt, message)] = wait_for(smtp, 1)
+    assert rcpt == ["aunt.may@example.org"]
+    assert message["Subject"] == "Muscle atrophy (CarePath)"
+    body = message.get_payload(decode=True).decode()
+    assert "http://testserver/conditions/muscle-atrophy/" in body
+    assert "Muscle atrophy means muscles shrink" in body
+    assert "Thought of you when I read this." in body
+    page = client.get(response["Location"]).content.decode()
+    assert "Sent. We emailed a link to this page." in page
+
+
+@pytest.mark.parametrize(
+    "recipient, message",
+    [
+        ("a@example.org, b@example.org", "Enter one email address"),
+        ("a@example.org;b@example.org", "Enter one email address"),
+        ("a@example.org b@example.org", "Enter one email address"),
+        ("", "This field is required."),
+        ("not-an-address", "Enter one email address"),
+    ],
+)
+def test_refuses_anything_but_one_address(smtp, recipient, message):
+    client, token = csrf_client()
+    response = share(client, token, recipient=recipient)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert wait_for(smtp, 1, seconds=0.5) == []
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("recipient", "victim@example.org\r\nBcc: everyone@example.org"),
+        ("recipient", "victim@example.org\nSubject: spam"),
+        ("note", "hello\r\nBcc: everyone@example.org"),
+        ("note", "line one\nline two"),
+    ],
+)
+def test_header_injection_is_refused_and_nothing_is_sent(smtp, field, value):
+    client, token = csrf_client()
+    data = {"recipient": "friend@example.org", "note": "", field: value}
+    response = share(client, token, **data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Line breaks are not allowed" in html or "Enter one email address" in html
+    assert wait_for(smtp, 1, seconds=0.5) == []
+
+
+def test_note_over_500_characters_is_refused(smtp):
+    client, token = csrf_client()
+    response = share(client, token, recipient="friend@example.org", note="x" * 501)
+    assert response.status_code == 400
+    assert "500 characters or fewer" in response.content.decode()
+    assert wait_for(smtp, 1, seconds=0.5) == []
+
+
+def test_missing_csrf_token_is_refused(smtp):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(SHARE_URL, {"recipient": "friend@example.org"})
+    assert response.status_code == 403
+    assert wait_for(smtp, 1, seconds=0.5) == []
+
+
+def test_forged_csrf_token_is_refused(smtp):
+    client, _ = csrf_client()
+    response = share(client, "forged" * 8, recipient="friend@example.org")
+    assert response.status_code == 403
+    assert wait_for(smtp, 1, seconds=0.5) == []
+
+
+def test_get_is_not_allowed(client):
+    assert client.get(SHARE_URL).status_code == 405
+
+
+def test_rate_limited_per_session(smtp, settings):
+    settings.SHARE_RATE = "5/h"
+    client, token = csrf_client()
+    for n in range(5):
+        # A different address each time, so only the session ties them together.
+        assert share(client, token, recipient=f"friend{n}@example.org", ip=f"10.0.0.{n + 1}").status_code == 302
+    response = share(client, token, recipient="one.more@example.org", ip="10.0.0.99")
+    assert response.status_code == 429
+    assert "try again later" in response.content.decode()
+    assert len(wait_for(smtp, 5)) == 5
+    time.sleep(0.3)
+    assert len(smtp.messages) == 5
+
+
+def test_rate_limited_per_client_ip(smtp, settings):
+    settings.SHARE_RATE = "5/h"
+    for n in range(5):
+        client, token = csrf_client()  # a fresh session each time: only the IP ties them together
+        assert share(client, token, recipient=f"friend{n}@example.org", ip="192.0.2.7").status_code == 302
+    client, token = csrf_client()
+    assert share(client, token, recipient="more@example.org", ip="192.0.2.7").status_code == 429
+    client, token = csrf_client()
+    assert share(client, token, recipient="more@example.org", ip="192.0.2.8").status_code == 302
+    assert len(wait_for(smtp, 6)) == 6
+
+
+def test_smtp_server_down_gives_a_clear_message(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    client, token = csrf_client()
+    response = share(client, token, recipient="friend@example.org")
+    assert response.status_code == 503
+    assert "could not send the email just now" in response.content.decode()
