@@ -1,3 +1,4 @@
+import itertools
 import json
 import re
 
@@ -12,15 +13,20 @@ TAG_SPLIT_RE = re.compile(r"(<[^>]+>)")
 
 
 def _glossary(context):
-    """The glossary, read once per request and shared by every section of the page."""
+    """The glossary, read once per request and shared by every section of the page. Terms the page already
+    explains in a key-term box start out as used, so they are not defined twice."""
     cache = context.render_context
     if "carepath_glossary" not in cache:
-        terms = list(GlossaryTerm.objects.select_related("guide").order_by("-term"))
-        terms.sort(key=lambda t: -len(t.term))
-        pattern = (
-            re.compile(r"\b(" + "|".join(re.escape(t.term) for t in terms) + r")\b", re.IGNORECASE) if terms else None
-        )
-        cache["carepath_glossary"] = ({t.term.lower(): t for t in terms}, pattern, set())
+        terms = sorted(GlossaryTerm.objects.select_related("guide"), key=lambda t: -len(t.term))
+        alternatives = "|".join(re.escape(t.term) for t in terms)
+        pattern = re.compile(rf"\b({alternatives})\b", re.IGNORECASE) if terms else None
+        page = context.get("page")
+        boxed = {
+            block.value["term"].term.lower()
+            for block in getattr(page, "body", [])
+            if block.block_type == "glossary_term" and block.value["term"]
+        }
+        cache["carepath_glossary"] = ({t.term.lower(): t for t in terms}, pattern, boxed)
     return cache["carepath_glossary"]
 
 
@@ -42,6 +48,7 @@ def glossarize(context, html):
 
     Terms inside links are left alone, and so is the term that names the page itself."""
     by_term, pattern, used = _glossary(context)
+    counter = context.render_context.setdefault("carepath_glossary_ids", itertools.count(1))
     html = str(html)
     if pattern is None:
         return mark_safe(html)
@@ -66,7 +73,7 @@ def glossarize(context, html):
             if key in used or (term.guide_id and term.guide_id == getattr(page, "pk", None)):
                 return match.group(0)
             used.add(key)
-            number = len(used)
+            number = next(counter)
             return format_html(
                 '<span class="gloss"><button type="button" class="gloss-term" aria-expanded="false" '
                 'aria-controls="gloss-{n}">{word}</button>{definition}</span>',
