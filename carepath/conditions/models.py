@@ -15,7 +15,7 @@ from wagtail.snippets.models import register_snippet
 
 from carepath.conditions import vocab
 from carepath.conditions.blocks import ConditionBodyBlock, SlideBlock
-from carepath.editorial.models import MedicalReviewMixin
+from carepath.editorial.models import MedicalReviewMixin, ReviewedPageForm
 
 SPLIT_RE = re.compile(r"[\s,;]+")
 
@@ -155,10 +155,11 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
     ]
     parent_page_types = ["conditions.ConditionIndexPage"]
     subpage_types = []
+    base_form_class = ReviewedPageForm
 
     def clean(self):
         super().clean()
-        self.clean_review(list(self.reviewers.all()))
+        self.clean_review()
 
     @property
     def also_called_names(self):
@@ -331,10 +332,11 @@ class SlideshowPage(RoutablePageMixin, MedicalReviewMixin, Page):
     search_fields = Page.search_fields + [index.SearchField("summary"), index.SearchField("slides")]
     parent_page_types = ["conditions.SlideshowIndexPage"]
     subpage_types = []
+    base_form_class = ReviewedPageForm
 
     def clean(self):
         super().clean()
-        self.clean_review(list(self.reviewers.all()))
+        self.clean_review()
 
     @path("")
     def first_slide(self, request):

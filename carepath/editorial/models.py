@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
@@ -51,7 +52,9 @@ class MedicalReviewMixin(models.Model):
     def review_overdue(self):
         return bool(self.next_review_due and self.next_review_due < timezone.localdate())
 
-    def clean_review(self, reviewers):
+    def clean_review(self, reviewers=None):
+        """Dates always; the reviewer list too when the caller knows it (an admin form knows it before the
+        many-to-many is saved, the model does not)."""
         errors = {}
         today = timezone.localdate()
         if self.last_reviewed and self.last_reviewed > today:
@@ -60,9 +63,28 @@ class MedicalReviewMixin(models.Model):
             errors["next_review_due"] = "The next review must be due after the last review date."
         if self.next_review_due and not self.last_reviewed:
             errors["next_review_due"] = "Set the last review date before a next review date."
-        if self.last_reviewed and not reviewers:
-            errors["reviewers"] = "A reviewed page names at least one medical reviewer."
-        if reviewers and not self.last_reviewed:
-            errors["last_reviewed"] = "Give the date of the review these reviewers made."
+        if reviewers is not None:
+            if self.last_reviewed and not reviewers:
+                errors["reviewers"] = "A reviewed page names at least one medical reviewer."
+            if reviewers and not self.last_reviewed:
+                errors["last_reviewed"] = "Give the date of the review these reviewers made."
         if errors:
             raise ValidationError(errors)
+
+
+class ReviewedPageForm(WagtailAdminPageForm):
+    """Admin form of a page with a review record: checks the reviewers chosen in this very form."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if "reviewers" in self.fields and "reviewers" not in self.errors:
+            page = self.instance
+            page.last_reviewed = cleaned.get("last_reviewed")
+            page.next_review_due = cleaned.get("next_review_due")
+            try:
+                page.clean_review(list(cleaned.get("reviewers") or []))
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    if field not in self.errors:
+                        self.add_error(field, messages)
+        return cleaned

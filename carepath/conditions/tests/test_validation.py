@@ -8,7 +8,13 @@ from django.core.exceptions import ValidationError
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
 
 from carepath.conditions.blocks import ImageBlock, SlideBlock
-from carepath.conditions.models import ConditionIndexPage, ConditionPage, ConditionReference, GlossaryTerm
+from carepath.conditions.models import (
+    ConditionIndexPage,
+    ConditionPage,
+    ConditionReference,
+    GlossaryTerm,
+    SlideshowPage,
+)
 from carepath.editorial.models import MedicalReviewer
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +192,47 @@ def test_icd10_codes_accept_real_codes_in_any_common_spelling(codes):
     guide = ConditionPage.objects.get(slug="gout")
     guide.icd10_codes = codes
     guide.full_clean()
+
+
+def test_admin_saves_a_review_record_with_its_reviewer(editor_client):
+    reviewer = MedicalReviewer.objects.create(name="Test Reviewer", credentials="MD")
+    form = guide_form(last_reviewed="2026-11-01", next_review_due="2029-11-01")
+    form["reviewers"] = [str(reviewer.pk)]
+    response = editor_client.post(add_url(), form)
+    assert response.status_code == 302, errors_of(response)[0]
+    page = ConditionPage.objects.get(slug="test-condition")
+    assert list(page.reviewers.all()) == [reviewer]
+    assert page.last_reviewed == datetime.date(2026, 11, 1)
+
+
+def test_admin_refuses_a_review_date_without_a_reviewer(editor_client):
+    response = editor_client.post(add_url(), guide_form(last_reviewed="2026-11-01"))
+    assert response.status_code == 200
+    errors, _ = errors_of(response)
+    assert "at least one medical reviewer" in errors["reviewers"]
+    assert not ConditionPage.objects.filter(slug="test-condition").exists()
+
+
+def test_admin_refuses_a_review_date_in_the_future(editor_client):
+    reviewer = MedicalReviewer.objects.create(name="Test Reviewer", credentials="MD")
+    form = guide_form(last_reviewed=(datetime.date.today() + datetime.timedelta(days=30)).isoformat())
+    form["reviewers"] = [str(reviewer.pk)]
+    errors, _ = errors_of(editor_client.post(add_url(), form))
+    assert "cannot be in the future" in errors["last_reviewed"]
+
+
+def test_admin_refuses_an_unknown_specialty_in_the_find_a_doctor_box(editor_client):
+    body = streamfield([("find_doctor", {"specialties": ["999999999X"]})])
+    form = guide_form(body=body)
+    response = editor_client.post(add_url(), form)
+    assert response.status_code == 200
+    assert "body" in errors_of(response)[0]
+
+
+def test_editor_opens_every_demo_page_in_the_admin(editor_client):
+    for page in ConditionPage.objects.filter(slug__in=["muscle-atrophy", "stroke"]):
+        response = editor_client.get(f"/admin/pages/{page.pk}/edit/")
+        assert response.status_code == 200
+        assert "ICD-10-CM codes" in response.content.decode()
+    show = SlideshowPage.objects.get(slug="rheumatoid-arthritis-myths")
+    assert editor_client.get(f"/admin/pages/{show.pk}/edit/").status_code == 200
