@@ -207,4 +207,22 @@ def load_library(base=DEMO_DIR, check_grade=True):
         _check_references(where, doc.get("references", []), problems)
         doc["grade"] = _check_grade(where, doc, problems) if check_grade else None
         lib.slideshows[slug] = doc
+    _check_guides_link_what_they_name(lib)
     return lib
+
+
+def _check_guides_link_what_they_name(lib):
+    """A guide that names another guide of the library (by title or other name) links to it somewhere."""
+    names = {}
+    for slug, doc in lib.guides.items():
+        for name in [doc.get("title", "")] + doc.get("also_called", []):
+            if len(name) >= 4:
+                names[name.lower()] = slug
+    for slug, doc in lib.guides.items():
+        html = " ".join(block.get("text", "") for block in doc.get("body", []))
+        linked = {m.group(2) for m in map(INTERNAL_RE.match, LINK_RE.findall(html)) if m}
+        text = plain_text(html).lower()
+        for name, target in sorted(names.items()):
+            if target != slug and target not in linked and re.search(rf"\b{re.escape(name)}\b", text):
+                lib.problems.append(Problem(f"{slug}.toml", f"names {name!r} but never links to /conditions/{target}/"))
+                linked.add(target)

@@ -150,3 +150,71 @@ def test_readability_command_fails_on_a_hard_page():
         call_command("readability", stdout=out)
     assert exc.value.code == 1
     assert "/conditions/gout/  ABOVE GOAL" in out.getvalue()
+
+
+GUIDE_TOML = """
+title = "{title}"
+summary = "A short plain summary."
+icd10 = ["{code}"]
+specialties = ["207Q00000X"]
+[[body]]
+type = "section"
+heading = "What is it?"
+text = \"\"\"<p>{text}</p>\"\"\"
+[[references]]
+title = "A page"
+publisher = "MedlinePlus"
+url = "{url}"
+accessed = "2026-11-28"
+[[references]]
+title = "Another page"
+publisher = "NHS"
+url = "https://www.nhs.uk/conditions/stroke/"
+accessed = "2026-11-28"
+"""
+
+
+def small_library(tmp_path, burns_text, code="T30.0", url="https://medlineplus.gov/burns.html"):
+    for folder in ("guides", "slideshows", "glossary", "images"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "guides" / "stroke.toml").write_text(
+        GUIDE_TOML.format(title="Stroke", code="I63.9", text="A stroke stops blood flow.", url=url)
+    )
+    (tmp_path / "guides" / "burns.toml").write_text(
+        GUIDE_TOML.format(title="Burns", code=code, text=burns_text, url=url)
+    )
+    return load_library(base=tmp_path)
+
+
+def test_checker_passes_a_clean_small_library(tmp_path):
+    lib = small_library(tmp_path, 'A burn can follow a <a href="/conditions/stroke/">stroke</a> and a fall.')
+    assert lib.problems == []
+    assert set(lib.guides) == {"stroke", "burns"}
+
+
+def test_checker_finds_a_guide_named_but_not_linked(tmp_path):
+    lib = small_library(tmp_path, "A burn can follow a stroke and a fall.")
+    assert [str(p) for p in lib.problems] == ["burns.toml: names 'stroke' but never links to /conditions/stroke/"]
+
+
+def test_checker_finds_bad_codes_links_and_sources(tmp_path):
+    lib = small_library(
+        tmp_path,
+        'See <a href="/conditions/no-such-page/">this</a> and <a href="https://example.com/">that</a>.',
+        code="Z99.999",
+        url="http://example.com/burns",
+    )
+    problems = "\n".join(map(str, lib.problems))
+    assert "'Z99.999' is not an ICD-10-CM code" in problems
+    assert "link '/conditions/no-such-page/' names no page of the library" in problems
+    assert "link 'https://example.com/' must be /conditions/<slug>/" in problems
+    assert "URL 'http://example.com/burns' is not https on" in problems
+
+
+def test_checker_flags_hard_reading(tmp_path):
+    hard = (
+        "Thermal integumentary injuries necessitate multidisciplinary interventions encompassing "
+        "fluid resuscitation, debridement, and reconstructive considerations for functional rehabilitation."
+    )
+    lib = small_library(tmp_path, hard + ' <a href="/conditions/stroke/">x</a>')
+    assert any("reading grade" in str(p) and p.where == "burns.toml" for p in lib.problems)

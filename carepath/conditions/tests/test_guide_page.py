@@ -230,3 +230,10 @@ def test_unpublished_guides_are_not_listed_or_served(client):
     guide.unpublish()
     assert 'href="/conditions/gout/"' not in render(client, "/conditions/")
     assert client.get("/conditions/gout/").status_code == 404
+
+
+def test_no_asset_comes_from_an_outside_host(client):
+    html = render(client)
+    assets = re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"]+)"', html)
+    assets = [a for a in assets if not a.startswith("http://testserver/")]  # canonical link
+    assert assets and all(a.startswith("/") for a in assets), assets
