@@ -15,7 +15,7 @@ from wagtail.snippets.models import register_snippet
 
 from carepath.conditions import vocab
 from carepath.conditions.blocks import ConditionBodyBlock, SlideBlock
-from carepath.editorial.models import MedicalReviewMixin, ReviewedPageForm
+from carepath.editorial.models import MedicalReviewMixin, ReviewedPageForm, review_panel
 
 SPLIT_RE = re.compile(r"[\s,;]+")
 
@@ -136,15 +136,7 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
         InlinePanel("references", label="Reference", min_num=0),
         InlinePanel("related_links", label="You might also like (editor picks)"),
         PageChooserPanel("up_next"),
-        MultiFieldPanel(
-            [
-                FieldPanel("author"),
-                FieldPanel("reviewers"),
-                FieldPanel("last_reviewed"),
-                FieldPanel("next_review_due"),
-            ],
-            heading="Authorship and medical review",
-        ),
+        review_panel(),
         FieldPanel("is_demo"),
     ]
     search_fields = Page.search_fields + [
@@ -156,10 +148,6 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
     parent_page_types = ["conditions.ConditionIndexPage"]
     subpage_types = []
     base_form_class = ReviewedPageForm
-
-    def clean(self):
-        super().clean()
-        self.clean_review()
 
     @property
     def also_called_names(self):
@@ -318,25 +306,13 @@ class SlideshowPage(RoutablePageMixin, MedicalReviewMixin, Page):
         FieldPanel("slides"),
         FieldPanel("conditions"),
         InlinePanel("references", label="Reference"),
-        MultiFieldPanel(
-            [
-                FieldPanel("author"),
-                FieldPanel("reviewers"),
-                FieldPanel("last_reviewed"),
-                FieldPanel("next_review_due"),
-            ],
-            heading="Authorship and medical review",
-        ),
+        review_panel(),
         FieldPanel("is_demo"),
     ]
     search_fields = Page.search_fields + [index.SearchField("summary"), index.SearchField("slides")]
     parent_page_types = ["conditions.SlideshowIndexPage"]
     subpage_types = []
     base_form_class = ReviewedPageForm
-
-    def clean(self):
-        super().clean()
-        self.clean_review()
 
     @path("")
     def first_slide(self, request):

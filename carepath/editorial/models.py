@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from wagtail.admin.forms import WagtailAdminPageForm
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
@@ -44,6 +44,10 @@ class MedicalReviewMixin(models.Model):
     class Meta:
         abstract = True
 
+    def clean(self):
+        super().clean()
+        self.clean_review()
+
     @property
     def is_reviewed(self):
         return bool(self.last_reviewed and self.reviewers.exists())
@@ -70,6 +74,12 @@ class MedicalReviewMixin(models.Model):
                 errors["last_reviewed"] = "Give the date of the review these reviewers made."
         if errors:
             raise ValidationError(errors)
+
+
+def review_panel():
+    """The admin panel for a page's author and review record."""
+    fields = ["author", "reviewers", "last_reviewed", "next_review_due"]
+    return MultiFieldPanel([FieldPanel(f) for f in fields], heading="Authorship and medical review")
 
 
 class ReviewedPageForm(WagtailAdminPageForm):
