@@ -1,4 +1,41 @@
+"""The provider directory: NUCC specialties, providers from the NPPES registry, where they practise, and
+their patients' verified, moderated reviews."""
+
+import math
+
+from django.core.exceptions import ValidationError
 from django.db import models
+
+# Rating order uses a Bayesian average: every provider starts with PRIOR_WEIGHT imaginary reviews at PRIOR_MEAN
+# stars, so one 5-star review cannot outrank two hundred reviews at 4.8.
+PRIOR_MEAN = 3.5
+PRIOR_WEIGHT = 5
+
+
+def npi_check_digit_ok(npi):
+    """NPI check digit: Luhn over the 10 digits with the card-issuer prefix 80840 (CMS, NPI standard)."""
+    if not (isinstance(npi, str) and len(npi) == 10 and npi.isdigit()):
+        return False
+    digits = [int(d) for d in "80840" + npi]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def validate_npi(value):
+    if not npi_check_digit_ok(value):
+        raise ValidationError(
+            "%(npi)s is not a valid NPI (10 digits with a correct check digit).", params={"npi": value}
+        )
+
+
+def bayesian_average(rating_sum, rating_count):
+    return (PRIOR_MEAN * PRIOR_WEIGHT + rating_sum) / (PRIOR_WEIGHT + rating_count)
 
 
 class TaxonomyQuerySet(models.QuerySet):
@@ -35,3 +72,140 @@ class Taxonomy(models.Model):
     def short_name(self):
         """The specialty as a reader says it ("Rheumatology", "Orthopaedic Surgery")."""
         return self.specialization or self.classification
+
+    def with_specializations(self):
+        """This code and, for a classification, every specialization under it."""
+        if self.specialization:
+            return [self.code]
+        return list(
+            Taxonomy.objects.filter(grouping=self.grouping, classification=self.classification).values_list(
+                "code", flat=True
+            )
+        )
+
+
+class Provider(models.Model):
+    INDIVIDUAL, ORGANIZATION = 1, 2
+
+    npi = models.CharField("NPI", max_length=10, primary_key=True, validators=[validate_npi])
+    entity_type = models.PositiveSmallIntegerField(choices=[(INDIVIDUAL, "Individual"), (ORGANIZATION, "Organization")])
+    organization_name = models.CharField(max_length=300, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    middle_name = models.CharField(max_length=100, blank=True)
+    name_prefix = models.CharField(max_length=20, blank=True)
+    name_suffix = models.CharField(max_length=20, blank=True)
+    credential = models.CharField(max_length=100, blank=True)
+    sex = models.CharField(max_length=1, blank=True)
+    enumeration_date = models.DateField(null=True, blank=True)
+    last_updated = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    accepting_new_patients = models.BooleanField(null=True, blank=True)
+    languages = models.CharField(max_length=200, blank=True, help_text="Comma-separated, where known")
+    is_synthetic = models.BooleanField(default=False, help_text="Demo data, not a real provider")
+    # Aggregates of published reviews; changed in the same transaction as each moderation decision.
+    rating_count = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+    rating_score = models.FloatField(default=PRIOR_MEAN, help_text="Bayesian average, for ordering")
+
+    class Meta:
+        indexes = [models.Index(fields=["active", "-rating_score"])]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        if self.entity_type == self.ORGANIZATION:
+            return self.organization_name
+        parts = [self.first_name, self.middle_name[:1] + "." if self.middle_name else "", self.last_name]
+        return " ".join(p for p in parts if p).title() if self.last_name.isupper() else " ".join(p for p in parts if p)
+
+    @property
+    def rating_average(self):
+        return round(self.rating_sum / self.rating_count, 2) if self.rating_count else None
+
+    def recompute_rating(self):
+        """Recount from published reviews (call inside the moderation transaction)."""
+        stats = self.reviews.filter(status=ProviderReview.PUBLISHED).aggregate(
+            n=models.Count("id"), total=models.Sum("stars")
+        )
+        self.rating_count = stats["n"] or 0
+        self.rating_sum = stats["total"] or 0
+        self.rating_score = bayesian_average(self.rating_sum, self.rating_count)
+        self.save(update_fields=["rating_count", "rating_sum", "rating_score"])
+
+
+class ProviderSpecialty(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="specialties")
+    taxonomy = models.ForeignKey(Taxonomy, on_delete=models.PROTECT, related_name="provider_specialties")
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "taxonomy"], name="unique_provider_taxonomy")]
+        indexes = [models.Index(fields=["taxonomy", "provider"])]
+
+
+class PracticeLocation(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="locations")
+    is_primary = models.BooleanField(default=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=2)
+    zip5 = models.CharField("ZIP code", max_length=5)
+    phone = models.CharField(max_length=20, blank=True)
+    # The ZIP code's centroid (zipcodes package): good to a few miles, enough to sort by distance.
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["latitude", "longitude"])]
+
+    def __str__(self):
+        return f"{self.city}, {self.state} {self.zip5}"
+
+
+EARTH_RADIUS_MILES = 3958.8
+
+
+def distance_miles(lat1, lon1, lat2, lon2):
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_MILES * math.asin(math.sqrt(a))
+
+
+class ProviderReview(models.Model):
+    """A patient's rating (1-5 stars) and optional text. It counts only once its writer confirms it by e-mail
+    and a moderator publishes it."""
+
+    UNCONFIRMED, PENDING, PUBLISHED, REJECTED = "unconfirmed", "pending", "published", "rejected"
+    STATUSES = [
+        (UNCONFIRMED, "Waiting for e-mail confirmation"),
+        (PENDING, "Waiting for moderation"),
+        (PUBLISHED, "Published"),
+        (REJECTED, "Rejected"),
+    ]
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="reviews")
+    email = models.EmailField(help_text="Never shown; one review per address per provider")
+    display_name = models.CharField(max_length=60, blank=True, help_text="Shown with the review; optional")
+    stars = models.PositiveSmallIntegerField(choices=[(n, f"{n} stars") for n in range(1, 6)])
+    text = models.TextField(max_length=2000, blank=True)
+    attested_visit = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=STATUSES, default=UNCONFIRMED, db_index=True)
+    rejection_reason = models.CharField(max_length=300, blank=True)
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    moderated_at = models.DateTimeField(null=True, blank=True)
+    is_synthetic = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["provider", "status"])]
+
+    def __str__(self):
+        return f"{self.stars}★ for {self.provider_id} ({self.status})"
