@@ -145,6 +145,9 @@ class ProviderSpecialty(models.Model):
         constraints = [models.UniqueConstraint(fields=["provider", "taxonomy"], name="unique_provider_taxonomy")]
         indexes = [models.Index(fields=["taxonomy", "provider"])]
 
+    def __str__(self):
+        return f"{self.provider_id} {self.taxonomy_id}{' (primary)' if self.is_primary else ''}"
+
 
 class PracticeLocation(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="locations")
