@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "carepath.conditions",
     "carepath.directory",
     "carepath.editorial",
+    "carepath.api",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -178,4 +179,6 @@ WAGTAILDOCS_EXTENSIONS = ["pdf", "txt", "csv"]
 
 # Share by email: sends per client IP and per browser session in an hour.
 SHARE_RATE = env_str("SHARE_RATE", "5/h")
+# Reviews submitted per client IP and per e-mail address in an hour.
+REVIEW_RATE = env_str("REVIEW_RATE", "5/h")
 RATELIMIT_USE_CACHE = "default"

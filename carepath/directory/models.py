@@ -27,6 +27,14 @@ def npi_check_digit_ok(npi):
     return total % 10 == 0
 
 
+def npi_with_check_digit(first_nine):
+    """Append the check digit to a 9-digit NPI stem."""
+    for digit in "0123456789":
+        if npi_check_digit_ok(first_nine + digit):
+            return first_nine + digit
+    raise ValueError(first_nine)
+
+
 def validate_npi(value):
     if not npi_check_digit_ok(value):
         raise ValidationError(

@@ -1,53 +1,55 @@
-import re
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
 
-import zipcodes
-from django.shortcuts import render
-
-from carepath.directory.models import Taxonomy
-
-ZIP_RE = re.compile(r"^\d{5}$")
-
-
-def resolve_specialty(value):
-    """A NUCC code or a specialty name -> Taxonomy, or None."""
-    value = value.strip()
-    if not value:
-        return None
-    match = Taxonomy.objects.filter(code=value.upper()).first()
-    if match:
-        return match
-    return (
-        Taxonomy.objects.filter(specialization__iexact=value).first()
-        or Taxonomy.objects.filter(classification__iexact=value, specialization="").first()
-        or Taxonomy.objects.filter(display_name__iexact=value).first()
-    )
+from carepath.directory.models import Provider, ProviderReview, Taxonomy
+from carepath.directory.search import QueryError, parse_query, search_providers
 
 
 def find_a_doctor(request):
-    """The search form; the provider directory itself arrives with the NPPES importer."""
-    errors = {}
-    specialty_text = request.GET.get("specialty", "")[:100]
-    near = request.GET.get("near", "").strip()[:100]
-    specialty = resolve_specialty(specialty_text)
-    if specialty_text and not specialty:
-        errors["specialty"] = f"We don't know the specialty “{specialty_text}”. Pick one from the list."
-    place = None
-    if near:
-        if not ZIP_RE.match(near):
-            errors["near"] = "Enter a 5-digit US ZIP code, such as 20892."
+    """The search page: the same parameters and the same search as /api/v1/providers."""
+    errors, result, query = {}, None, None
+    if request.GET:
+        try:
+            query = parse_query(request.GET)
+        except QueryError as exc:
+            errors[exc.parameter] = exc.message
         else:
-            found = zipcodes.matching(near)
-            if found:
-                place = found[0]
-            else:
-                errors["near"] = f"{near} is not a US ZIP code we know. Check the number and try again."
-    status = 400 if errors else 200
+            result = search_providers(query)
+            if query.place and query.place.zip5:
+                request.session["near_zip"] = query.place.zip5  # the guides' find-a-doctor box remembers it
     context = {
-        "specialties": Taxonomy.objects.filter(condition_pages__live=True).distinct().order_by("classification"),
-        "specialty": specialty,
-        "specialty_text": specialty_text,
-        "near": near,
-        "place": place,
+        "specialties": Taxonomy.objects.filter(provider_specialties__isnull=False).distinct()
+        | Taxonomy.objects.filter(condition_pages__live=True).distinct(),
+        "params": request.GET,
+        "near_value": request.GET.get("near", request.session.get("near_zip", "")),
+        "query": query,
+        "result": result,
         "errors": errors,
     }
-    return render(request, "directory/find_a_doctor.html", context, status=status)
+    return render(request, "directory/find_a_doctor.html", context, status=400 if errors else 200)
+
+
+def provider_profile(request, npi):
+    if not (len(npi) == 10 and npi.isdigit()):
+        raise Http404("Not an NPI")
+    provider = get_object_or_404(Provider, npi=npi, active=True)
+    return render_profile(request, provider)
+
+
+def render_profile(request, provider, review_form=None, status=200):
+    from carepath.directory.reviews import ReviewForm
+
+    published = provider.reviews.filter(status=ProviderReview.PUBLISHED)
+    counts = {n: 0 for n in range(5, 0, -1)}
+    for stars in published.values_list("stars", flat=True):
+        counts[stars] += 1
+    total = sum(counts.values())
+    context = {
+        "provider": provider,
+        "specialties": [s.taxonomy for s in provider.specialties.select_related("taxonomy").order_by("-is_primary")],
+        "locations": list(provider.locations.order_by("-is_primary")),
+        "reviews": published.order_by("-moderated_at")[:50],
+        "distribution": [(n, c, round(100 * c / total) if total else 0) for n, c in counts.items()],
+        "review_form": review_form or ReviewForm(),
+    }
+    return render(request, "directory/provider_profile.html", context, status=status)

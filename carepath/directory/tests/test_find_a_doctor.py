@@ -1,30 +1,174 @@
 import pytest
 
+from carepath.directory.models import Provider
+from carepath.directory.tests.factories import make_provider
+
 pytestmark = pytest.mark.django_db
 
 
-def test_form_prefills_the_search(client):
-    response = client.get("/find-a-doctor/", {"specialty": "207RR0500X", "near": "20892"})
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert '<option value="207RR0500X" selected>Rheumatology</option>' in html
-    assert "Rheumatology specialists near Bethesda, MD 20892" in html
+@pytest.fixture
+def real_only():
+    """Search over the providers a test makes, without the synthetic demo directory."""
+    Provider.objects.filter(is_synthetic=True).delete()
 
 
-def test_specialty_by_name(client):
-    response = client.get("/find-a-doctor/", {"specialty": "rheumatology"})
-    assert response.status_code == 200
+def api(client, **params):
+    return client.get("/api/v1/providers", params)
+
+
+def npis(response):
+    assert response.status_code == 200, response.content
+    return [r["npi"] for r in response.json()["results"]]
+
+
+def test_specialty_near_zip_within_radius(client, real_only):
+    near = make_provider(zip5="10001")
+    far = make_provider(zip5="19103")  # Philadelphia, about 80 miles away
+    other = make_provider(code="207RR0500X", zip5="10001")
+    assert npis(api(client, specialty="207X00000X", near="10001", radius=25)) == [near.npi]
+    assert set(npis(api(client, specialty="207X00000X", near="10001", radius=100))) == {near.npi, far.npi}
+    assert other.npi in npis(api(client, near="10001"))
+
+
+def test_a_classification_includes_its_specializations(client, real_only):
+    hand = make_provider(code="207XS0106X")  # Orthopaedic Surgery: Hand Surgery
+    assert hand.npi in npis(api(client, specialty="207X00000X", near="10001"))
+    assert hand.npi in npis(api(client, specialty="Orthopaedic Surgery", near="10001"))
+    assert hand.npi in npis(api(client, specialty="hand surgery", near="10001"))
+
+
+def test_condition_stands_for_its_guides_specialties(client, real_only):
+    rheum = make_provider(code="207RR0500X")
+    derm = make_provider(code="207N00000X")
+    found = npis(api(client, condition="rheumatoid-arthritis", near="10001"))
+    assert rheum.npi in found and derm.npi not in found
+
+
+def test_city_and_state(client, real_only):
+    p = make_provider(zip5="60601")
+    assert npis(api(client, near="Chicago, IL", radius=10)) == [p.npi]
+
+
+def test_rating_order_shrinks_small_samples(client, real_only):
+    one_five = make_provider(ratings=[5])
+    many = make_provider(ratings=[5] * 160 + [4] * 40)  # 4.8 from 200 reviews
+    body = api(client, specialty="207X00000X", near="10001", sort="rating").json()
+    assert [r["npi"] for r in body["results"]] == [many.npi, one_five.npi]
+    first = body["results"][0]
+    assert first["rating"]["average"] == 4.8 and first["rating"]["count"] == 200
+    assert body["results"][1]["rating"] == {"average": 5.0, "count": 1, "score": pytest.approx(3.75)}
+
+
+def test_sort_by_distance(client, real_only):
+    far = make_provider(zip5="11201", ratings=[5, 5, 5])  # Brooklyn
+    near = make_provider(zip5="10001", ratings=[2])
+    assert npis(api(client, near="10001", sort="distance")) == [near.npi, far.npi]
+    results = api(client, near="10001", sort="distance").json()["results"]
+    assert results[0]["distance_miles"] < results[1]["distance_miles"]
+
+
+def test_best_match_puts_primary_specialty_first(client, real_only):
+    secondary = make_provider(primary=False, ratings=[5] * 50)
+    primary = make_provider(primary=True)
+    assert npis(api(client, specialty="207X00000X", near="10001"))[:2] == [primary.npi, secondary.npi]
+
+
+def test_min_rating_and_accepting(client, real_only):
+    good = make_provider(ratings=[5, 4], accepting=True)
+    poor = make_provider(ratings=[2, 1], accepting=True)
+    closed = make_provider(ratings=[5], accepting=False)
+    assert set(npis(api(client, near="10001", min_rating=4))) == {good.npi, closed.npi}
+    assert set(npis(api(client, near="10001", accepting="true"))) == {good.npi, poor.npi}
+    assert npis(api(client, near="10001", accepting="false")) == [closed.npi]
+
+
+def test_inactive_providers_leave_the_directory(client, real_only):
+    p = make_provider()
+    Provider.objects.filter(npi=p.npi).update(active=False)
+    assert npis(api(client, near="10001")) == []
+    assert client.get(f"/find-a-doctor/{p.npi}/").status_code == 404
+
+
+def test_pagination(client, real_only):
+    for _ in range(23):
+        make_provider()
+    first = api(client, near="10001").json()
+    assert first["count"] == 23 and len(first["results"]) == 20
+    assert "page=2" in first["next"]
+    second = client.get(first["next"]).json()
+    assert len(second["results"]) == 3 and second["next"] is None
+    assert not {r["npi"] for r in first["results"]} & {r["npi"] for r in second["results"]}
+
+
+def test_result_shape(client, real_only):
+    p = make_provider(ratings=[4, 5])
+    [record] = api(client, specialty="207X00000X", near="10001").json()["results"]
+    assert record == {
+        "npi": p.npi,
+        "name": p.display_name,
+        "credential": "MD",
+        "specialties": ["Orthopaedic Surgery"],
+        "distance_miles": 0.0,
+        "rating": {"average": 4.5, "count": 2, "score": pytest.approx(3.786, abs=0.001)},
+        "accepting_new_patients": True,
+        "synthetic": False,
+        "url": f"http://testserver/find-a-doctor/{p.npi}/",
+    }
 
 
 @pytest.mark.parametrize(
-    "params, message",
+    "params, parameter, words",
     [
-        ({"near": "abcde"}, "Enter a 5-digit US ZIP code"),
-        ({"near": "00000"}, "00000 is not a US ZIP code we know"),
-        ({"specialty": "wizardry"}, "We don't know the specialty “wizardry”"),
+        ({"near": "00000"}, "near", "don't know the place"),
+        ({"near": "Atlantis"}, "near", '5-digit US ZIP code or "City, ST"'),
+        ({"near": "Nowhere, ZZ"}, "near", "don't know the place"),
+        ({"specialty": "wizardry"}, "specialty", "Unknown specialty"),
+        ({"condition": "no-such-guide"}, "condition", "No condition guide"),
+        ({"near": "10001", "radius": "0"}, "radius", "radius"),
+        ({"near": "10001", "radius": "101"}, "radius", "radius"),
+        ({"near": "10001", "radius": "far"}, "radius", "radius"),
+        ({"radius": "10"}, "radius", "needs near"),
+        ({"min_rating": "great"}, "min_rating", "min_rating"),
+        ({"min_rating": "6"}, "min_rating", "min_rating"),
+        ({"accepting": "maybe"}, "accepting", "accepting"),
+        ({"sort": "price"}, "sort", "sort"),
+        ({"sort": "distance"}, "sort", "needs near"),
+        ({"page": "0"}, "page", "page"),
     ],
 )
-def test_bad_input_is_a_400_that_explains(client, params, message):
-    response = client.get("/find-a-doctor/", params)
+def test_bad_input_is_a_400_naming_the_parameter(client, params, parameter, words):
+    response = api(client, **params)
     assert response.status_code == 400
-    assert message in response.content.decode().replace("&#x27;", "'")
+    body = response.json()
+    assert body["error"]["parameter"] == parameter
+    assert words in body["error"]["message"]
+    page = client.get("/find-a-doctor/", params)
+    assert page.status_code == 400
+    assert 'role="alert"' in page.content.decode()
+
+
+def test_openapi_schema_documents_the_providers_endpoint(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    operation = schema["paths"]["/api/v1/providers"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"specialty", "condition", "near", "radius", "min_rating", "accepting", "sort", "page"} <= names
+
+
+def test_page_lists_results_and_remembers_the_zip(client, real_only):
+    p = make_provider(ratings=[5, 4])
+    response = client.get("/find-a-doctor/", {"specialty": "207X00000X", "near": "10001"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'href="/find-a-doctor/{p.npi}/"' in html
+    assert "1 Orthopaedic Surgery provider within 25 miles of New York, NY 10001" in html
+    assert client.session["near_zip"] == "10001"
+    guide = client.get("/conditions/muscle-atrophy/").content.decode()
+    assert 'value="10001"' in guide
+
+
+def test_demo_directory_answers_the_done_when_query(client):
+    body = api(client, specialty="207X00000X", near="10001", radius=25, sort="rating").json()
+    assert body["count"] >= 3
+    assert all(r["synthetic"] for r in body["results"])
+    scores = [r["rating"]["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)

@@ -27,3 +27,7 @@ class Command(BaseCommand):
             f"Demo library: {len(result.created)} pages created, {len(result.kept)} kept as they were, "
             f"{result.glossary_created} glossary terms added."
         )
+        from carepath.directory.demo import load_demo_directory
+
+        created = load_demo_directory()
+        self.stdout.write(f"Demo directory: {created} synthetic providers created.")

@@ -1,0 +1,61 @@
+"""US ZIP code centroids from the `zipcodes` package, indexed once per process (about 42,000 ZIPs, a few MB)."""
+
+import functools
+import re
+from dataclasses import dataclass
+
+ZIP_RE = re.compile(r"^\d{5}$")
+CITY_STATE_RE = re.compile(r"^\s*([A-Za-z][A-Za-z .'-]*?)\s*,\s*([A-Za-z]{2})\s*$")
+
+
+@dataclass(frozen=True)
+class Place:
+    label: str
+    latitude: float
+    longitude: float
+    zip5: str = ""
+
+
+@functools.cache
+def _index():
+    import zipcodes
+
+    by_zip, by_city = {}, {}
+    for z in zipcodes.list_all():
+        if not z.get("lat") or not z.get("long"):
+            continue
+        lat, lng = float(z["lat"]), float(z["long"])
+        by_zip[z["zip_code"]] = (z["city"], z["state"], lat, lng)
+        by_city.setdefault((z["city"].upper(), z["state"].upper()), []).append((lat, lng))
+    return by_zip, by_city
+
+
+def zip_centroid(zip5):
+    """(latitude, longitude) of a US ZIP code, or None."""
+    found = _index()[0].get(zip5)
+    return (found[2], found[3]) if found else None
+
+
+def find_place(text):
+    """A 5-digit ZIP or "City, ST" -> Place, or None when it is neither known nor well-formed."""
+    text = (text or "").strip()
+    by_zip, by_city = _index()
+    if ZIP_RE.match(text):
+        found = by_zip.get(text)
+        if not found:
+            return None
+        city, state, lat, lng = found
+        return Place(f"{city.title()}, {state} {text}", lat, lng, text)
+    m = CITY_STATE_RE.match(text)
+    if m:
+        points = by_city.get((m.group(1).upper(), m.group(2).upper()))
+        if points:
+            lat = sum(p[0] for p in points) / len(points)
+            lng = sum(p[1] for p in points) / len(points)
+            return Place(f"{m.group(1).title()}, {m.group(2).upper()}", lat, lng)
+    return None
+
+
+def looks_like_place(text):
+    text = (text or "").strip()
+    return bool(ZIP_RE.match(text) or CITY_STATE_RE.match(text))
