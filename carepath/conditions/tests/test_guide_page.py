@@ -162,6 +162,8 @@ def test_find_a_doctor_box_submits_specialty_and_zip(client):
     assert 'action="/find-a-doctor/"' in box and 'method="get"' in box
     assert 'name="specialty"' in box and 'name="near"' in box
     assert 'value="207X00000X"' in box or 'value="208100000X"' in box
+    assert "Find a top-rated" in box
+    assert 'href="/find-a-doctor/?condition=muscle-atrophy&amp;sort=rating"' in box
 
 
 def test_sources_are_numbered_behind_a_disclosure(client):
