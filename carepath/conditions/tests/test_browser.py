@@ -181,3 +181,38 @@ def test_slideshow_moves_with_the_arrow_keys(server, page):
 def test_key_pages_have_no_serious_accessibility_violations(server, page, path):
     page.goto(f"{server}{path}")
     assert serious_violations(page) == []
+
+
+def test_from_a_guide_to_a_specialist_and_a_confirmed_review(server, smtp, page):
+    _, inbox = smtp
+    already = len(inbox.messages)
+    page.goto(f"{server}/conditions/muscle-atrophy/")
+    box = page.locator(".find-doctor").first
+    expect(box).to_contain_text("Find a top-rated")
+    box.locator("input[name=near]").fill("10001")
+    box.locator("button[type=submit]").click()
+    page.wait_for_url("**/find-a-doctor/?**")
+    expect(page.locator("#results-heading")).to_contain_text("within 25 miles of New York, NY 10001")
+    cards = page.locator(".provider-card")
+    assert cards.count() >= 1
+    assert serious_violations(page) == []
+
+    cards.first.locator("h3 a").click()
+    page.wait_for_url("**/find-a-doctor/1999*/")
+    expect(page.locator(".notice-demo")).to_contain_text("Synthetic demo provider")
+    assert serious_violations(page) == []
+
+    page.check("input[name=stars][value='4']")
+    page.fill("#id_text", "Clear advice about exercises.")
+    page.fill("#id_email", "browser.reviewer@example.org")
+    page.check("#id_attested_visit")
+    page.click("#write-review button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Check your email")
+
+    messages = wait_for(inbox, already + 1)
+    rcpt, message = messages[-1]
+    assert rcpt == ["browser.reviewer@example.org"]
+    link = next(line for line in message.get_payload().splitlines() if "/reviews/confirm/" in line).strip()
+    page.goto(link)
+    page.click("button[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Your review is confirmed")
