@@ -1,8 +1,22 @@
+from django.core.cache import cache
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from carepath.directory.models import Provider, ProviderReview, Taxonomy
+from carepath.directory.models import Provider, ProviderReview, ProviderSpecialty, Taxonomy
 from carepath.directory.search import QueryError, parse_query, search_providers
+
+
+def searchable_specialties():
+    """Specialties someone in the directory has, or a guide asks for: one index probe per code, cached."""
+    codes = cache.get("directory:specialty-codes")
+    if codes is None:
+        has_provider = Exists(ProviderSpecialty.objects.filter(taxonomy=OuterRef("pk")))
+        codes = list(
+            Taxonomy.objects.filter(Q(has_provider) | Q(condition_pages__live=True)).values_list("code", flat=True)
+        )
+        cache.set("directory:specialty-codes", codes, 600)
+    return Taxonomy.objects.filter(code__in=codes).order_by("classification", "specialization")
 
 
 def find_a_doctor(request):
@@ -18,8 +32,7 @@ def find_a_doctor(request):
             if query.place and query.place.zip5:
                 request.session["near_zip"] = query.place.zip5  # the guides' find-a-doctor box remembers it
     context = {
-        "specialties": Taxonomy.objects.filter(provider_specialties__isnull=False).distinct()
-        | Taxonomy.objects.filter(condition_pages__live=True).distinct(),
+        "specialties": searchable_specialties(),
         "params": request.GET,
         "near_value": request.GET.get("near", request.session.get("near_zip", "")),
         "query": query,
