@@ -4,6 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.functional import cached_property
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel, PageChooserPanel
@@ -174,7 +175,13 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
         seen.update(p.pk for p in auto)
         categories = {code[:3] for code in self.icd10_list}
         specialty_codes = {s.code for s in self.specialty_list}
-        candidates = ConditionPage.objects.live().exclude(pk__in=seen).prefetch_related("specialties")
+        # Narrow in SQL first (a large library has thousands of guides), then score the few that share something.
+        shares = Q(specialties__in=specialty_codes)
+        for category in categories:
+            shares |= Q(icd10_codes__icontains=category)
+        candidates = (
+            ConditionPage.objects.live().filter(shares).exclude(pk__in=seen).distinct().prefetch_related("specialties")
+        )
         scored = []
         for page in candidates:
             shared = len(specialty_codes & {s.code for s in page.specialties.all()})
