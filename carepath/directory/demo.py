@@ -8,7 +8,7 @@ import random
 
 from django.db import transaction
 
-from carepath.directory import geo
+from carepath.directory import geo, search_index
 from carepath.directory.models import (
     PracticeLocation,
     Provider,
@@ -104,4 +104,5 @@ def load_demo_directory(per_centre=40, seed=2026):
     from django.utils import timezone
 
     ProviderReview.objects.filter(is_synthetic=True, moderated_at__isnull=True).update(moderated_at=timezone.now())
+    search_index.refresh([p.npi for p in providers])
     return len(providers)

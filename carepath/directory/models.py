@@ -142,6 +142,7 @@ class Provider(models.Model):
         self.rating_sum = stats["total"] or 0
         self.rating_score = bayesian_average(self.rating_sum, self.rating_count)
         self.save(update_fields=["rating_count", "rating_sum", "rating_score"])
+        ProviderSearchEntry.objects.filter(provider=self).update(rating_score=self.rating_score)
 
 
 class ProviderSpecialty(models.Model):
@@ -178,6 +179,53 @@ class PracticeLocation(models.Model):
 
 
 EARTH_RADIUS_MILES = 3958.8
+
+
+def unit_vector(latitude, longitude):
+    """A point on the unit sphere: the squared chord between two of them orders like their distance."""
+    lat, lng = math.radians(latitude), math.radians(longitude)
+    return math.cos(lat) * math.cos(lng), math.cos(lat) * math.sin(lng), math.sin(lat)
+
+
+def chord2_for_miles(miles):
+    return (2 * math.sin(miles / (2 * EARTH_RADIUS_MILES))) ** 2
+
+
+def miles_for_chord2(chord2):
+    return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(max(chord2, 0.0)) / 2))
+
+
+class ProviderSearchEntry(models.Model):
+    """One row per active provider, specialty and located practice: the search reads only this table, through
+    one covering index, so "specialty near a place" is an index range scan at national scale. Derived from
+    Provider, ProviderSpecialty and PracticeLocation by `search_index.refresh()`; never edited by hand."""
+
+    taxonomy = models.ForeignKey(Taxonomy, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    x = models.FloatField()
+    y = models.FloatField()
+    z = models.FloatField()
+    rating_score = models.FloatField()
+    is_primary = models.BooleanField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["taxonomy", "latitude", "longitude", "rating_score", "provider", "x", "y", "z", "is_primary"],
+                name="search_entry_geo",
+            ),
+            # Searches near a place without a specialty.
+            models.Index(
+                fields=["latitude", "longitude", "rating_score", "provider", "x", "y", "z", "is_primary"],
+                name="search_entry_place",
+            ),
+            models.Index(fields=["provider"], name="search_entry_provider"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider_id} {self.taxonomy_id} ({self.latitude:.3f}, {self.longitude:.3f})"
 
 
 def distance_miles(lat1, lon1, lat2, lon2):

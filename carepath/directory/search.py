@@ -3,15 +3,17 @@
 import math
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import F
 
 from carepath.directory import geo
 from carepath.directory.models import (
-    PracticeLocation,
     Provider,
     ProviderSpecialty,
     Taxonomy,
-    distance_miles,
+    chord2_for_miles,
+    miles_for_chord2,
+    unit_vector,
 )
 
 PAGE_SIZE = 20
@@ -156,45 +158,64 @@ def _provider_filter(q):
     return providers
 
 
-def _primary_matches(npis, codes):
-    if not codes:
-        return set()
-    return set(
-        ProviderSpecialty.objects.filter(provider_id__in=npis, taxonomy_id__in=codes, is_primary=True).values_list(
-            "provider_id", flat=True
-        )
+SORT_SQL = {
+    "distance": "d, score DESC, provider_id",
+    "rating": "score DESC, d, provider_id",
+    "best": "prim DESC, score DESC, d, provider_id",
+}
+
+
+def _near_sql(q, start):
+    """One statement on ProviderSearchEntry's covering index: the bounding box, the exact radius (squared chord
+    between unit vectors, no trigonometry in SQL), one row per provider, sorted and counted, one page."""
+    lat, lng = q.place.latitude, q.place.longitude
+    dlat = q.radius / MILES_PER_DEGREE_LAT
+    dlng = q.radius / (MILES_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
+    x0, y0, z0 = unit_vector(lat, lng)
+    chord = "((x - %s) * (x - %s) + (y - %s) * (y - %s) + (z - %s) * (z - %s))"
+    chord_params = [x0, x0, y0, y0, z0, z0]
+    where = ["latitude BETWEEN %s AND %s", "longitude BETWEEN %s AND %s", f"{chord} <= %s"]
+    params = [lat - dlat, lat + dlat, lng - dlng, lng + dlng, *chord_params, chord2_for_miles(q.radius)]
+    if q.codes:
+        where.insert(0, f"taxonomy_id IN ({', '.join(['%s'] * len(q.codes))})")
+        params = [*q.codes, *params]
+    provider_filters = []
+    if q.min_rating is not None:
+        provider_filters.append("rating_count > 0 AND rating_sum >= rating_count * %s")
+        params.append(q.min_rating)
+    if q.accepting is not None:
+        provider_filters.append("accepting_new_patients = %s")
+        params.append(q.accepting)
+    if provider_filters:
+        where.append(f"provider_id IN (SELECT npi FROM directory_provider WHERE {' AND '.join(provider_filters)})")
+    sql = (
+        "SELECT provider_id, d, score, COUNT(*) OVER () FROM ("
+        f"SELECT provider_id, MIN({chord}) AS d, MAX(rating_score) AS score, "
+        "MAX(CASE WHEN is_primary THEN 1 ELSE 0 END) AS prim "
+        f"FROM directory_providersearchentry WHERE {' AND '.join(where)} GROUP BY provider_id"
+        f") hits ORDER BY {SORT_SQL[q.sort]} LIMIT {PAGE_SIZE} OFFSET {int(start)}"
     )
+    return sql, [*chord_params, *params]
 
 
 def search_providers(q):
-    """Run a parsed query. Near a place: a bounding box on the location index, exact distance in Python."""
-    providers = _provider_filter(q)
+    """Run a parsed query. Near a place it reads ProviderSearchEntry only; elsewhere, providers by rating."""
     start = (q.page - 1) * PAGE_SIZE
     distances = {}
     if q.place:
-        lat, lng = q.place.latitude, q.place.longitude
-        dlat = q.radius / MILES_PER_DEGREE_LAT
-        dlng = q.radius / (MILES_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
-        rows = PracticeLocation.objects.filter(
-            latitude__range=(lat - dlat, lat + dlat),
-            longitude__range=(lng - dlng, lng + dlng),
-            provider__in=providers,
-        ).values_list("provider_id", "latitude", "longitude", "provider__rating_score")
-        scores = {}
-        for npi, plat, plng, score in rows:
-            d = distance_miles(lat, lng, plat, plng)
-            if d <= q.radius and d < distances.get(npi, math.inf):
-                distances[npi], scores[npi] = d, score
-        primary = _primary_matches(list(distances), q.codes) if q.sort == "best" else set()
-        if q.sort == "distance":
-            key = lambda npi: (distances[npi], -scores[npi], npi)  # noqa: E731
-        elif q.sort == "rating":
-            key = lambda npi: (-scores[npi], distances[npi], npi)  # noqa: E731
+        with connection.cursor() as cursor:
+            cursor.execute(*_near_sql(q, start))
+            rows = cursor.fetchall()
+        if rows:
+            count = rows[0][3]
+        elif start:
+            count = _count_near(q)
         else:
-            key = lambda npi: (npi not in primary, -scores[npi], distances[npi], npi)  # noqa: E731
-        ordered = sorted(distances, key=key)
-        count, page_npis = len(ordered), ordered[start : start + PAGE_SIZE]
+            count = 0
+        page_npis = [row[0] for row in rows]
+        distances = {row[0]: miles_for_chord2(row[1]) for row in rows}
     else:
+        providers = _provider_filter(q)
         count = providers.count()
         page_npis = list(
             providers.order_by("-rating_score", "npi").values_list("npi", flat=True)[start : start + PAGE_SIZE]
@@ -206,6 +227,15 @@ def search_providers(q):
     for provider in found:
         provider.distance_miles = round(distances[provider.npi], 1) if provider.npi in distances else None
     return SearchResult(count=count, providers=found, query=q)
+
+
+def _count_near(q):
+    """The number of matches, for a page past the end (which returns no row to carry the count)."""
+    sql, params = _near_sql(q, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[3] if row else 0
 
 
 def _attach_specialties(providers):

@@ -2,7 +2,7 @@
 
 import itertools
 
-from carepath.directory import geo
+from carepath.directory import geo, search_index
 from carepath.directory.models import (
     PracticeLocation,
     Provider,
@@ -45,4 +45,5 @@ def make_provider(code="207X00000X", zip5="10001", last_name=None, ratings=(), a
             status=ProviderReview.PUBLISHED,
             attested_visit=True,
         )
+    search_index.refresh([provider.npi])
     return provider

@@ -1,5 +1,6 @@
 import pytest
 
+from carepath.directory import search_index
 from carepath.directory.models import Provider
 from carepath.directory.tests.factories import make_provider
 
@@ -85,6 +86,7 @@ def test_min_rating_and_accepting(client, real_only):
 def test_inactive_providers_leave_the_directory(client, real_only):
     p = make_provider()
     Provider.objects.filter(npi=p.npi).update(active=False)
+    search_index.refresh([p.npi])  # what the NPPES importer does after each batch
     assert npis(api(client, near="10001")) == []
     assert client.get(f"/find-a-doctor/{p.npi}/").status_code == 404
 
@@ -172,3 +174,24 @@ def test_demo_directory_answers_the_done_when_query(client):
     assert all(r["synthetic"] for r in body["results"])
     scores = [r["rating"]["score"] for r in body["results"]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_search_entries_follow_the_directory(real_only):
+    from carepath.directory.models import ProviderSearchEntry, ProviderSpecialty
+
+    p = make_provider(code="207X00000X")
+    ProviderSpecialty.objects.create(provider=p, taxonomy_id="207RR0500X", is_primary=False)
+    assert search_index.refresh([p.npi]) == 2
+    entries = ProviderSearchEntry.objects.filter(provider=p)
+    assert {e.taxonomy_id for e in entries} == {"207X00000X", "207RR0500X"}
+    assert search_index.refresh() == ProviderSearchEntry.objects.count()
+
+
+def test_a_provider_with_two_matching_specialties_is_listed_once(client, real_only):
+    from carepath.directory.models import ProviderSpecialty
+
+    p = make_provider(code="207X00000X")
+    ProviderSpecialty.objects.create(provider=p, taxonomy_id="207XS0106X", is_primary=False)
+    search_index.refresh([p.npi])
+    body = api(client, specialty="207X00000X", near="10001").json()
+    assert body["count"] == 1 and [r["npi"] for r in body["results"]] == [p.npi]
