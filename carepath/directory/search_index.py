@@ -1,57 +1,83 @@
 """Keep ProviderSearchEntry in step with the directory tables: delete a batch of providers' entries and write them
-again from Provider, ProviderSpecialty and PracticeLocation."""
+again from Provider, ProviderSpecialty and PracticeLocation, set-based where the database has trigonometry."""
 
 from django.db import connection, transaction
+from django.db.utils import DatabaseError
 
 from carepath.directory.models import ProviderSearchEntry, unit_vector
 
-SELECT_SQL = """
-SELECT s.taxonomy_id, l.provider_id, l.latitude, l.longitude, p.rating_score, s.is_primary
+SOURCE = """
 FROM directory_practicelocation l
 JOIN directory_provider p ON p.npi = l.provider_id
 JOIN directory_providerspecialty s ON s.provider_id = l.provider_id
 WHERE p.active = %s AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL
 """
+INSERT_SQL = (
+    "INSERT INTO directory_providersearchentry "
+    "(taxonomy_id, provider_id, latitude, longitude, x, y, z, rating_score, is_primary) "
+    "SELECT s.taxonomy_id, l.provider_id, l.latitude, l.longitude, "
+    "cos(radians(l.latitude)) * cos(radians(l.longitude)), cos(radians(l.latitude)) * sin(radians(l.longitude)), "
+    "sin(radians(l.latitude)), p.rating_score, s.is_primary" + SOURCE
+)
+SELECT_SQL = "SELECT s.taxonomy_id, l.provider_id, l.latitude, l.longitude, p.rating_score, s.is_primary" + SOURCE
 CHUNK = 900  # providers per statement: below SQLite's smallest limit on bound parameters
 
 
-def _write(rows):
-    entries = []
-    for taxonomy_id, npi, lat, lng, score, primary in rows:
-        x, y, z = unit_vector(lat, lng)
-        entries.append(
-            ProviderSearchEntry(
-                taxonomy_id=taxonomy_id,
-                provider_id=npi,
-                latitude=lat,
-                longitude=lng,
-                x=x,
-                y=y,
-                z=z,
-                rating_score=score,
-                is_primary=primary,
+def _database_has_trigonometry():
+    """PostgreSQL always; SQLite when it was built with its math functions (most are, not all)."""
+    if connection.vendor == "postgresql":
+        return True
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT cos(radians(0))")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _write_in_python(cursor, sql, params):
+    cursor.execute(sql, params)
+    written = 0
+    while rows := cursor.fetchmany(5000):
+        entries = []
+        for taxonomy_id, npi, lat, lng, score, primary in rows:
+            x, y, z = unit_vector(lat, lng)
+            entries.append(
+                ProviderSearchEntry(
+                    taxonomy_id=taxonomy_id,
+                    provider_id=npi,
+                    latitude=lat,
+                    longitude=lng,
+                    x=x,
+                    y=y,
+                    z=z,
+                    rating_score=score,
+                    is_primary=primary,
+                )
             )
-        )
-    ProviderSearchEntry.objects.bulk_create(entries, batch_size=2000)
-    return len(entries)
+        ProviderSearchEntry.objects.bulk_create(entries, batch_size=2000)
+        written += len(entries)
+    return written
+
+
+def _write(where, params, in_sql):
+    with connection.cursor() as cursor:
+        if in_sql:
+            cursor.execute(INSERT_SQL + where, params)
+            return cursor.rowcount
+        return _write_in_python(cursor, SELECT_SQL + where, params)
 
 
 @transaction.atomic
 def refresh(npis=None):
     """Rebuild the entries of these providers (every provider when npis is None). Returns the rows written."""
-    written = 0
+    in_sql = _database_has_trigonometry()
     if npis is None:
         ProviderSearchEntry.objects.all()._raw_delete(connection.alias)
-        with connection.cursor() as cursor:
-            cursor.execute(SELECT_SQL, [True])
-            while rows := cursor.fetchmany(5000):
-                written += _write(rows)
-        return written
-    npis = list(npis)
+        return _write("", [True], in_sql)
+    npis, written = list(npis), 0
     for start in range(0, len(npis), CHUNK):
         chunk = npis[start : start + CHUNK]
         ProviderSearchEntry.objects.filter(provider_id__in=chunk)._raw_delete(connection.alias)
-        with connection.cursor() as cursor:
-            cursor.execute(SELECT_SQL + f" AND l.provider_id IN ({', '.join(['%s'] * len(chunk))})", [True, *chunk])
-            written += _write(cursor.fetchall())
+        written += _write(f" AND l.provider_id IN ({', '.join(['%s'] * len(chunk))})", [True, *chunk], in_sql)
     return written

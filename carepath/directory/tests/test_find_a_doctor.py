@@ -195,3 +195,15 @@ def test_a_provider_with_two_matching_specialties_is_listed_once(client, real_on
     search_index.refresh([p.npi])
     body = api(client, specialty="207X00000X", near="10001").json()
     assert body["count"] == 1 and [r["npi"] for r in body["results"]] == [p.npi]
+
+
+def test_search_entries_are_the_same_computed_in_sql_or_in_python(real_only, monkeypatch):
+    from carepath.directory.models import ProviderSearchEntry
+
+    p = make_provider(zip5="60601")
+    in_sql = list(ProviderSearchEntry.objects.filter(provider=p).values_list("x", "y", "z"))
+    monkeypatch.setattr(search_index, "_database_has_trigonometry", lambda: False)
+    search_index.refresh([p.npi])
+    in_python = list(ProviderSearchEntry.objects.filter(provider=p).values_list("x", "y", "z"))
+    assert len(in_sql) == len(in_python) == 1
+    assert in_sql[0] == pytest.approx(in_python[0], abs=1e-12)
