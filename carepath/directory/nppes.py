@@ -1,0 +1,858 @@
+"""Import the NPPES NPI registry (CMS "Data Dissemination") into the provider directory.
+
+The input is the monthly main file `npidata_pfile_<start>-<end>.csv`, the zip CMS ships it in, or a weekly update
+(same 330 columns). Columns are read by name (docs/formats.md), so a release that moves or renames other columns
+still loads; `Provider Gender Code` (2017-2025) and `Provider Sex Code` (newer files) are both understood.
+
+How a file goes in:
+- It is streamed: only one batch of rows (--batch-size) is held at a time, whatever the file's size.
+- Each batch is written in its own transaction, so a provider is either wholly written (row, specialties, primary
+  location) or not at all. Every write is an upsert keyed by NPI, so an interrupted import run again from the start
+  ends in the same state as one that was never interrupted.
+- On PostgreSQL a batch is COPYed into a temporary staging table and merged with a few set-based statements; a first
+  load into an empty directory also builds the secondary indexes and foreign keys once, at the end. Elsewhere
+  (SQLite) each statement runs once for the whole batch (executemany).
+- What NPPES owns is replaced: names, credential, sex, dates, specialties, the primary practice location. What the
+  directory owns is never touched: reviews, rating_*, accepting_new_patients, languages, other locations.
+- Rows we cannot use are skipped and written to a report (line, NPI, reason); they never stop the import.
+"""
+
+import csv
+import io
+import os
+import queue
+import re
+import threading
+import time
+import zipfile
+from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from django.db import DatabaseError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from carepath.directory import search_index
+from carepath.directory.geo import zip_centroid
+from carepath.directory.models import (
+    PracticeLocation,
+    Provider,
+    ProviderSearchEntry,
+    ProviderSpecialty,
+    Taxonomy,
+    npi_check_digit_ok,
+)
+
+DEFAULT_BATCH_SIZE = 5000
+TAXONOMY_SLOTS = range(1, 16)
+US_COUNTRY_CODES = ("", "US")
+
+# Provider field -> NPPES column. The sex column is looked up separately: its name changed in 2025.
+PROVIDER_COLUMNS = {
+    "organization_name": "Provider Organization Name (Legal Business Name)",
+    "last_name": "Provider Last Name (Legal Name)",
+    "first_name": "Provider First Name",
+    "middle_name": "Provider Middle Name",
+    "name_prefix": "Provider Name Prefix Text",
+    "name_suffix": "Provider Name Suffix Text",
+    "credential": "Provider Credential Text",
+}
+SEX_COLUMNS = ("Provider Sex Code", "Provider Gender Code")
+LOCATION_COLUMNS = {
+    "address_line1": "Provider First Line Business Practice Location Address",
+    "address_line2": "Provider Second Line Business Practice Location Address",
+    "city": "Provider Business Practice Location Address City Name",
+    "state": "Provider Business Practice Location Address State Name",
+    "phone": "Provider Business Practice Location Address Telephone Number",
+}
+POSTAL_CODE = "Provider Business Practice Location Address Postal Code"
+COUNTRY_CODE = "Provider Business Practice Location Address Country Code (If outside U.S.)"
+OTHER_COLUMNS = (
+    "NPI",
+    "Entity Type Code",
+    "Provider Enumeration Date",
+    "Last Update Date",
+    "NPI Deactivation Date",
+    "NPI Reactivation Date",
+    POSTAL_CODE,
+    COUNTRY_CODE,
+)
+TAXONOMY_COLUMNS = [
+    (f"Healthcare Provider Taxonomy Code_{i}", f"Healthcare Provider Primary Taxonomy Switch_{i}")
+    for i in TAXONOMY_SLOTS
+]
+
+# The order of values in Record.provider and Record.location; also the staging table's column order.
+PROVIDER_FIELDS = (
+    "entity_type",
+    *PROVIDER_COLUMNS,
+    "sex",
+    "enumeration_date",
+    "last_updated",
+)
+LOCATION_FIELDS = (*LOCATION_COLUMNS, "zip5", "latitude", "longitude")
+
+
+class NppesFormatError(ValueError):
+    """The file as a whole cannot be read as an NPPES main file (nothing was imported)."""
+
+
+class BadRow(ValueError):
+    """One row cannot be imported; the message is the reason written to the report."""
+
+
+@dataclass(slots=True)
+class Record:
+    """One usable row: a provider to upsert, or a deactivated NPI."""
+
+    npi: str
+    deactivated: bool = False
+    provider: tuple = ()  # values in PROVIDER_FIELDS order
+    codes: tuple = ()  # NUCC codes, each once, in file order
+    primary_codes: tuple = ()
+    location: tuple | None = None  # values in LOCATION_FIELDS order; None outside the US
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    skipped: int = 0
+    batches: int = 0
+    report_path: Path | None = None
+    incremental: bool = False
+    first_load: bool = False  # into an empty directory on PostgreSQL: indexes and foreign keys rebuilt at the end
+    rebuild_seconds: float = 0.0
+
+    def summary(self):
+        text = (
+            f"{self.rows:,} rows read: {self.created:,} providers created, {self.updated:,} updated, "
+            f"{self.deactivated:,} deactivated, {self.skipped:,} rows skipped"
+        )
+        if self.skipped:
+            text += f" (reasons in {self.report_path})"
+        if self.first_load:
+            text += f"; first load: indexes and foreign keys built in {self.rebuild_seconds:,.0f} s"
+        return text
+
+
+@dataclass
+class Columns:
+    """Positions of the columns we read, found by name in the header row."""
+
+    width: int
+    npi: int
+    entity_type: int
+    enumeration_date: int
+    last_updated: int
+    deactivation_date: int
+    reactivation_date: int
+    postal_code: int
+    country_code: int
+    sex: int
+    provider: list = field(default_factory=list)  # positions of PROVIDER_COLUMNS, in order
+    location: list = field(default_factory=list)  # positions of LOCATION_COLUMNS, in order
+    taxonomies: list = field(default_factory=list)  # (code, primary switch) positions
+
+    @classmethod
+    def from_header(cls, header):
+        if not header:
+            raise NppesFormatError("the file is empty")
+        names = [h.strip().lstrip("\ufeff") for h in header]
+        position = {name: i for i, name in enumerate(names)}
+        needed = [*OTHER_COLUMNS, *PROVIDER_COLUMNS.values(), *LOCATION_COLUMNS.values()]
+        needed += [name for pair in TAXONOMY_COLUMNS for name in pair]
+        missing = [name for name in needed if name not in position]
+        sex = next((position[name] for name in SEX_COLUMNS if name in position), None)
+        if sex is None:
+            missing.append(" or ".join(SEX_COLUMNS))
+        if missing:
+            shown = ", ".join(repr(m) for m in missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            raise NppesFormatError(f"not an NPPES main file: the header lacks {shown} (found {names[:4]} ...)")
+        return cls(
+            width=len(names),
+            npi=position["NPI"],
+            entity_type=position["Entity Type Code"],
+            enumeration_date=position["Provider Enumeration Date"],
+            last_updated=position["Last Update Date"],
+            deactivation_date=position["NPI Deactivation Date"],
+            reactivation_date=position["NPI Reactivation Date"],
+            postal_code=position[POSTAL_CODE],
+            country_code=position[COUNTRY_CODE],
+            sex=sex,
+            provider=[position[name] for name in PROVIDER_COLUMNS.values()],
+            location=[position[name] for name in LOCATION_COLUMNS.values()],
+            taxonomies=[(position[code], position[switch]) for code, switch in TAXONOMY_COLUMNS],
+        )
+
+
+@cache
+def _max_lengths():
+    lengths = {f.attname: f.max_length for f in Provider._meta.concrete_fields if f.max_length}
+    lengths.update({f.attname: f.max_length for f in PracticeLocation._meta.concrete_fields if f.max_length})
+    return lengths
+
+
+class RowParser:
+    """Turns one CSV row (a list of strings) into a Record, or raises BadRow with the reason."""
+
+    def __init__(self, columns, known_codes):
+        self.columns = columns
+        self.known_codes = known_codes
+        lengths = _max_lengths()
+        # (position, field, longest value it takes) for the text we store
+        self.provider_text = [(i, f, lengths[f]) for i, f in zip(columns.provider, PROVIDER_COLUMNS, strict=True)]
+        self.provider_text.append((columns.sex, "sex", lengths["sex"]))
+        self.location_text = [(i, f, lengths[f]) for i, f in zip(columns.location, LOCATION_COLUMNS, strict=True)]
+        self.dates = {}  # "MM/DD/YYYY" -> date: a file has a few thousand distinct dates and millions of rows
+
+    def parse(self, row):
+        c = self.columns
+        if len(row) != c.width:
+            raise BadRow(f"the row has {len(row)} columns, the header {c.width} (a truncated or broken line)")
+        npi = row[c.npi].strip()
+        if not npi_check_digit_ok(npi):
+            raise BadRow(f"NPI {npi!r} is not 10 digits with a valid check digit")
+
+        deactivated_on = self.date(row[c.deactivation_date], "NPI Deactivation Date")
+        if deactivated_on:
+            reactivated_on = self.date(row[c.reactivation_date], "NPI Reactivation Date")
+            if not reactivated_on or reactivated_on < deactivated_on:
+                return Record(npi, deactivated=True)
+
+        entity_type = row[c.entity_type].strip()
+        if entity_type not in ("1", "2"):
+            raise BadRow(f"Entity Type Code {entity_type!r} is not 1 or 2, and the NPI is not deactivated")
+        text = self.text(row, self.provider_text)  # organization name, last name, first name, ..., sex
+        if entity_type == "1" and not text[1]:
+            raise BadRow("an individual without a last name")
+        if entity_type == "2" and not text[0]:
+            raise BadRow("an organization without an organization name")
+        provider = (
+            int(entity_type),
+            *text,
+            self.date(row[c.enumeration_date], "Provider Enumeration Date"),
+            self.date(row[c.last_updated], "Last Update Date"),
+        )
+
+        codes, primary = [], []
+        for code_at, switch_at in c.taxonomies:
+            code = row[code_at]
+            if not code:  # most of the 15 slots are empty
+                continue
+            code = code.strip()
+            if code not in self.known_codes:
+                raise BadRow(f"taxonomy code {code!r} is not in the taxonomy table (load the NUCC file first)")
+            if code not in codes:  # the same code recurs with each state licence
+                codes.append(code)
+            if row[switch_at].strip() == "Y" and code not in primary:
+                primary.append(code)
+        if len(codes) == 1 and not primary:
+            primary = codes  # an only specialty is the primary one; older records leave the switch unanswered ("X")
+
+        return Record(npi, False, provider, tuple(codes), tuple(primary), self.location(row))
+
+    def location(self, row):
+        c = self.columns
+        if row[c.country_code].strip().upper() not in US_COUNTRY_CODES:
+            return None  # outside the US: no ZIP centroid, and the directory is searched by US ZIP
+        postal = row[c.postal_code].strip()
+        zip5 = postal[:5]
+        centroid = zip_centroid(zip5) if len(postal) in (5, 9) and postal.isdigit() else None
+        if centroid is None:
+            raise BadRow(f"practice ZIP code {postal!r} is not a US ZIP code")
+        return (*self.text(row, self.location_text), zip5, *centroid)
+
+    def date(self, text, column):
+        if not text:
+            return None
+        parsed = self.dates.get(text)
+        if parsed is None:
+            try:
+                month, day, year = text.split("/")
+                parsed = date(int(year), int(month), int(day))
+            except ValueError:
+                raise BadRow(f"{column} {text!r} is not a MM/DD/YYYY date") from None
+            self.dates[text] = parsed
+        return parsed
+
+    @staticmethod
+    def text(row, columns):
+        # PostgreSQL refuses an over-long value, and the whole batch with it. NPPES's own limits are shorter than
+        # our columns, so a longer value means a broken row.
+        values = []
+        for position, name, longest in columns:
+            value = row[position].strip()
+            if len(value) > longest:
+                raise BadRow(f"{name.replace('_', ' ')} is longer than {longest} characters")
+            values.append(value)
+        return values
+
+
+@contextmanager
+def open_nppes(path):
+    """Yield (text stream, binary stream, size in bytes) for a CSV, or for the main file inside a CMS zip."""
+    with open(path, "rb") as f:
+        is_zip = f.read(4) == b"PK\x03\x04"
+    if is_zip:
+        with zipfile.ZipFile(path) as archive:
+            member = main_member(archive)
+            with archive.open(member) as raw:
+                yield _text(raw), raw, member.file_size
+    else:
+        with open(path, "rb") as raw:
+            yield _text(raw), raw, os.fstat(raw.fileno()).st_size
+
+
+def main_member(archive):
+    """The npidata_pfile_*.csv in a CMS zip (not its *_FileHeader.csv, not the pl_/othername_/endpoint_ files)."""
+    found = [
+        info
+        for info in archive.infolist()
+        if Path(info.filename).name.lower().startswith("npidata_pfile_")
+        and info.filename.lower().endswith(".csv")
+        and "fileheader" not in info.filename.lower()
+    ]
+    if len(found) != 1:
+        names = ", ".join(archive.namelist()[:10])
+        raise NppesFormatError(f"expected one npidata_pfile_*.csv in the zip, found {len(found)} (in: {names})")
+    return found[0]
+
+
+def _text(raw):
+    # A stray byte must not stop a 9 GB import: it becomes U+FFFD in that one value.
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def numbered_rows(reader):
+    """Yield (line the row starts on, row or None, csv error or None); a CSV error skips one row, not the file.
+
+    Blank lines are not rows."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield line, None, str(exc)
+        else:
+            if row:
+                yield line, row, None
+
+
+def default_report_path(path):
+    path = Path(path)
+    return path.with_name(f"{path.stem}.errors.csv")
+
+
+def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incremental=False, progress=None):
+    """Upsert every usable row of an NPPES main or weekly file; return an ImportResult.
+
+    `report` is where the skipped rows go (CSV: line, npi, reason; default `<name>.errors.csv` beside the file).
+    `progress`, if given, is called as progress(bytes_read, total_bytes, rows) after each batch, and with a `note`
+    when the import moves to a long step that reads no rows.
+    `incremental` marks a weekly file; it is imported exactly like a full one (both list deactivated NPIs
+    explicitly, so nothing is inferred from an NPI's absence). Raises NppesFormatError, before writing anything,
+    for a file that is not an NPPES main file; a bad row is reported and skipped.
+    On PostgreSQL, a load into an empty directory sets the secondary indexes and foreign keys aside and rebuilds them
+    at the end (see set_aside_for_first_load).
+    """
+    path = Path(path)
+    result = ImportResult(report_path=Path(report) if report else default_report_path(path), incremental=incremental)
+    postgres = connection.vendor == "postgresql"
+    with open_nppes(path) as (text, raw, total):
+        reader = csv.reader(text)
+        parser = RowParser(Columns.from_header(next(reader, None)), Taxonomy.objects.codes())
+        with result.report_path.open("w", encoding="utf-8", newline="") as report_file:
+            skipped = csv.writer(report_file)
+            skipped.writerow(["line", "npi", "reason"])
+            if postgres:
+                restore_set_aside()  # a first load that was killed left them aside: this run puts them back first
+                result.first_load = not Provider.objects.exists()
+                create_staging_table()
+            set_aside = set_aside_for_first_load() if result.first_load else []
+            try:
+                batches = parse_batches(reader, parser, skipped, batch_size, raw, result)
+                with closing(in_background(batches)) as batches:
+                    for records, bytes_read in batches:
+                        created, updated, deactivated = write_batch(records, postgres, entries=not result.first_load)
+                        result.created += created
+                        result.updated += updated
+                        result.deactivated += deactivated
+                        result.batches += 1
+                        if progress:
+                            progress(bytes_read, total, result.rows)
+            except BaseException:
+                if set_aside:
+                    with suppress(DatabaseError):  # with the database gone too, the next import rebuilds them
+                        restore_set_aside(set_aside)
+                raise
+    if progress:
+        progress(total, total, result.rows)
+    if postgres:
+        drop_staging_table()
+    if result.first_load:
+        if progress:
+            progress(total, total, result.rows, note="first load: building the indexes and foreign keys set aside")
+        started = time.monotonic()
+        restore_set_aside(set_aside)
+        search_index.refresh()
+        analyze_directory()
+        result.rebuild_seconds = time.monotonic() - started
+    return result
+
+
+def parse_batches(reader, parser, skipped, batch_size, raw, result):
+    """Yield (records, bytes read so far) a batch at a time; write the rows that cannot be imported to `skipped`."""
+    batch = {}  # NPI -> Record: a later row for the same NPI replaces the earlier one
+    for line, row, error in numbered_rows(reader):
+        result.rows += 1
+        try:
+            if error:
+                raise BadRow(f"unreadable CSV: {error}")
+            record = parser.parse(row)
+        except BadRow as exc:
+            result.skipped += 1
+            npi = row[parser.columns.npi] if row and len(row) > parser.columns.npi else ""
+            skipped.writerow([line, npi, str(exc)])
+            continue
+        batch[record.npi] = record
+        if len(batch) >= batch_size:
+            yield list(batch.values()), raw.tell()
+            batch = {}
+    if batch:
+        yield list(batch.values()), raw.tell()
+
+
+def in_background(batches, ahead=2):
+    """Run the `batches` generator in a thread, at most `ahead` batches in front of the consumer.
+
+    Reading and checking rows is pure Python; writing a batch is mostly waiting for the database. In a thread, the
+    next batch is parsed while the database writes the last one (psycopg and sqlite3 release the GIL while they
+    wait). Only this generator's thread touches the file and the report; only the caller's touches the database.
+    """
+    done = object()
+    handoff = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def work():
+        try:
+            for item in batches:
+                put(item)
+                if stop.is_set():
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, who re-raises it
+            put(exc)
+
+    thread = threading.Thread(target=work, name="nppes-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the consumer failed or stopped: let the thread finish before the file is closed
+        thread.join()
+
+
+def write_batch(records, postgres, entries=True):
+    """Write one batch in one transaction; return (created, updated, deactivated). With `entries`, the batch's
+    search entries are rebuilt in the same transaction (a first load rebuilds them all once, at the end)."""
+    with transaction.atomic():
+        if postgres:
+            stage(records)
+        created, updated = upsert_providers(records, postgres)
+        fresh = updated == 0  # none of the batch's providers was in the directory: nothing of theirs to replace
+        replace_specialties(records, postgres, fresh)
+        replace_primary_locations(records, postgres, fresh)
+        deactivated = deactivate_providers(records, postgres)
+        if entries:
+            search_index.refresh([record.npi for record in records])
+    return created, updated, deactivated
+
+
+# --- PostgreSQL: COPY into a staging table, then merge set-based ---------------------------------------------------
+
+STAGE = "nppes_stage"
+STAGE_COLUMNS = (
+    ("npi", "text NOT NULL"),
+    ("deactivated", "boolean NOT NULL"),
+    ("entity_type", "smallint"),
+    *((name, "text") for name in PROVIDER_COLUMNS),
+    ("sex", "text"),
+    ("enumeration_date", "date"),
+    ("last_updated", "date"),
+    ("codes", "text"),  # space-separated: NUCC codes have no spaces, and plain text COPYs fastest
+    ("primary_codes", "text"),
+    ("has_location", "boolean NOT NULL"),
+    *((name, "text") for name in (*LOCATION_COLUMNS, "zip5")),
+    ("latitude", "double precision"),
+    ("longitude", "double precision"),
+)
+NO_PROVIDER = (None,) * len(PROVIDER_FIELDS)
+NO_LOCATION = (None,) * len(LOCATION_FIELDS)
+
+
+def create_staging_table():
+    columns = ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ({columns})")
+
+
+def drop_staging_table():
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+
+
+def stage(records):
+    """COPY the batch into the staging table (binary COPY: the values go as typed, nothing is formatted as text)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {STAGE}")
+        # The batch is merged by probing the tables' indexes once per staged row. The planner would rather hash the
+        # whole of each table, which is slower at every size we import into, and far slower while an import grows the
+        # tables faster than autovacuum refreshes their statistics. These settings last until the batch commits.
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        with cursor.copy(f"COPY {STAGE} ({', '.join(n for n, _ in STAGE_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([kind.removesuffix(" NOT NULL") for _, kind in STAGE_COLUMNS])
+            for r in records:
+                has_location = r.location is not None
+                copy.write_row(
+                    (
+                        r.npi,
+                        r.deactivated,
+                        *(r.provider or NO_PROVIDER),
+                        " ".join(r.codes),
+                        " ".join(r.primary_codes),
+                        has_location,
+                        *(r.location if has_location else NO_LOCATION),
+                    )
+                )
+
+
+@cache
+def _sql():
+    """The statements that write a batch, built from the models so a field added later gets its default."""
+    provider = Provider._meta.db_table
+    imported = {"npi", "active", *PROVIDER_FIELDS}
+    defaults = [f for f in Provider._meta.concrete_fields if f.attname not in imported]
+    columns = ", ".join(["npi", *PROVIDER_FIELDS, "active", *(f.column for f in defaults)])
+    updated = [*PROVIDER_FIELDS, "active"]
+    set_updated = ", ".join(f"{c} = EXCLUDED.{c}" for c in updated)
+    default_values = [f.get_db_prep_save(f.get_default(), connection) for f in defaults]
+    default_marks = "".join(", %s" for _ in defaults)
+
+    specialty = ProviderSpecialty._meta.db_table
+    location = PracticeLocation._meta.db_table
+    loc_imported = {"id", "provider_id", "is_primary", *LOCATION_FIELDS}
+    loc_defaults = [f for f in PracticeLocation._meta.concrete_fields if f.attname not in loc_imported]
+    loc_columns = ", ".join(["provider_id", "is_primary", *LOCATION_FIELDS, *(f.column for f in loc_defaults)])
+    loc_default_values = [f.get_db_prep_save(f.get_default(), connection) for f in loc_defaults]
+    loc_default_marks = "".join(", %s" for _ in loc_defaults)
+    same_place = " AND ".join(f"l.{c} IS NOT DISTINCT FROM s.{c}" for c in LOCATION_FIELDS)
+    specialty_insert = (
+        f"INSERT INTO {specialty} (provider_id, taxonomy_id, is_primary) "
+        f"SELECT s.npi, c.code, c.code = ANY (string_to_array(s.primary_codes, ' ')) "
+        f"FROM {STAGE} s, unnest(string_to_array(s.codes, ' ')) AS c(code) WHERE NOT s.deactivated"
+    )
+    location_insert = (
+        f"INSERT INTO {location} ({loc_columns}) "
+        f"SELECT s.npi, true, {', '.join('s.' + c for c in LOCATION_FIELDS)}{loc_default_marks} "
+        f"FROM {STAGE} s WHERE NOT s.deactivated AND s.has_location"
+    )
+
+    return {
+        "defaults": default_values,
+        "location_defaults": loc_default_values,
+        # PostgreSQL: from the staging table.
+        "pg_existing": f"SELECT count(*) FROM {STAGE} s JOIN {provider} p ON p.npi = s.npi WHERE NOT s.deactivated",
+        "pg_upsert": (
+            f"INSERT INTO {provider} ({columns}) SELECT npi, {', '.join(PROVIDER_FIELDS)}, true{default_marks} "
+            f"FROM {STAGE} WHERE NOT deactivated ON CONFLICT (npi) DO UPDATE SET {set_updated} "
+            # An unchanged provider is not rewritten: a monthly re-import leaves no dead rows behind.
+            f"WHERE ({', '.join(f'{provider}.{c}' for c in updated)}) "
+            f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in updated)})"
+        ),
+        "pg_delete_specialties": (
+            f"DELETE FROM {specialty} ps USING {STAGE} s WHERE ps.provider_id = s.npi AND NOT s.deactivated "
+            f"AND ps.taxonomy_id <> ALL (string_to_array(s.codes, ' '))"
+        ),
+        "pg_insert_specialties": specialty_insert,
+        "pg_upsert_specialties": (
+            f"{specialty_insert} ON CONFLICT (provider_id, taxonomy_id) DO UPDATE "
+            f"SET is_primary = EXCLUDED.is_primary WHERE {specialty}.is_primary <> EXCLUDED.is_primary"
+        ),
+        # Only a changed primary location is replaced, so a re-import leaves unchanged rows (and ids) alone.
+        "pg_delete_locations": (
+            f"DELETE FROM {location} l USING {STAGE} s WHERE l.provider_id = s.npi AND l.is_primary "
+            f"AND NOT s.deactivated AND NOT (s.has_location AND {same_place})"
+        ),
+        "pg_insert_locations": location_insert,
+        "pg_add_missing_locations": (
+            f"{location_insert} AND NOT EXISTS "
+            f"(SELECT 1 FROM {location} l WHERE l.provider_id = s.npi AND l.is_primary)"
+        ),
+        "pg_deactivate": (
+            f"UPDATE {provider} p SET active = false FROM {STAGE} s WHERE s.deactivated AND p.npi = s.npi AND p.active"
+        ),
+        # Elsewhere (SQLite): one statement run for every row of the batch (executemany).
+        "upsert": (
+            f"INSERT INTO {provider} ({columns}) "
+            f"VALUES (%s{', %s' * len(PROVIDER_FIELDS)}, %s{default_marks}) "
+            f"ON CONFLICT (npi) DO UPDATE SET {set_updated}"
+        ),
+        "insert_specialty": f"INSERT INTO {specialty} (provider_id, taxonomy_id, is_primary) VALUES (%s, %s, %s)",
+        "insert_location": (
+            f"INSERT INTO {location} ({loc_columns}) VALUES (%s, %s{', %s' * len(LOCATION_FIELDS)}{loc_default_marks})"
+        ),
+    }
+
+
+# --- The steps of a batch: on PostgreSQL from the staging table, elsewhere (SQLite) row by row with executemany. ---
+# Django's bulk_create() would do for SQLite, but it compiles every value in Python and runs ten times slower.
+
+CHUNK = 500  # NPIs per IN (...) list: some SQLite builds allow only 999 parameters per statement
+
+
+def _chunks(items):
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _active(records):
+    return [r for r in records if not r.deactivated]
+
+
+def upsert_providers(records, postgres):
+    """Insert or update the batch's providers (not its deactivated NPIs); return (created, updated)."""
+    sql = _sql()
+    active = _active(records)
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute(sql["pg_existing"])
+            existing = cursor.fetchone()[0]
+            cursor.execute(sql["pg_upsert"], sql["defaults"])
+        else:
+            existing = sum(Provider.objects.filter(npi__in=chunk).count() for chunk in _chunks([r.npi for r in active]))
+            adapt = connection.ops.adapt_datefield_value
+            cursor.executemany(
+                sql["upsert"],
+                [
+                    (r.npi, *r.provider[:-2], adapt(r.provider[-2]), adapt(r.provider[-1]), True, *sql["defaults"])
+                    for r in active
+                ],
+            )
+    return len(active) - existing, existing
+
+
+def replace_specialties(records, postgres, fresh=False):
+    """Make each provider's specialties exactly the taxonomy codes of its row.
+
+    `fresh`: no provider of the batch was in the directory before it, so there is nothing to replace, only to add."""
+    sql = _sql()
+    active = _active(records)
+    with connection.cursor() as cursor:
+        if postgres:
+            if fresh:
+                cursor.execute(sql["pg_insert_specialties"])
+            else:
+                cursor.execute(sql["pg_delete_specialties"])
+                cursor.execute(sql["pg_upsert_specialties"])
+            return
+        if not fresh:
+            for chunk in _chunks([r.npi for r in active]):
+                ProviderSpecialty.objects.filter(provider_id__in=chunk).delete()
+        cursor.executemany(
+            sql["insert_specialty"],
+            [(r.npi, code, code in r.primary_codes) for r in active for code in r.codes],
+        )
+
+
+def replace_primary_locations(records, postgres, fresh=False):
+    """Make each provider's primary practice location the one in its row (none for an address outside the US).
+
+    `fresh` as for replace_specialties()."""
+    sql = _sql()
+    active = _active(records)
+    with connection.cursor() as cursor:
+        if postgres:
+            if fresh:
+                cursor.execute(sql["pg_insert_locations"], sql["location_defaults"])
+            else:
+                cursor.execute(sql["pg_delete_locations"])
+                cursor.execute(sql["pg_add_missing_locations"], sql["location_defaults"])
+            return
+        if not fresh:
+            for chunk in _chunks([r.npi for r in active]):
+                PracticeLocation.objects.filter(provider_id__in=chunk, is_primary=True).delete()
+        cursor.executemany(
+            sql["insert_location"],
+            [(r.npi, True, *r.location, *sql["location_defaults"]) for r in active if r.location is not None],
+        )
+
+
+def deactivate_providers(records, postgres):
+    """Take deactivated NPIs out of the directory (active=False; reviews and ratings stay). Return how many."""
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute(_sql()["pg_deactivate"])
+            return cursor.rowcount
+    npis = [r.npi for r in records if r.deactivated]
+    return sum(Provider.objects.filter(npi__in=chunk, active=True).update(active=False) for chunk in _chunks(npis))
+
+
+# --- PostgreSQL, first load: indexes and foreign keys after the data -------------------------------------------------
+# Loading millions of providers into an empty directory costs the database less than half as much when the tables'
+# secondary indexes and foreign keys are built once at the end (what pg_restore does) instead of maintained row by
+# row (bench/RESULTS.md). Only what the merge itself needs stays: primary keys, the unique (provider, taxonomy)
+# constraint, the location's provider index. The definitions come from the models, as `migrate` creates them, so
+# what is rebuilt is exactly what was there. Nothing else writes these tables while the directory is empty.
+
+
+class NotMigrated(RuntimeError):
+    pass
+
+
+@cache
+def _set_aside():
+    """[(name, "index" | "constraint", table, CREATE statement)] for what a first load sets aside."""
+    location = PracticeLocation._meta.db_table
+    with connection.schema_editor(collect_sql=True, atomic=False) as editor:
+        for model in (Provider, ProviderSpecialty, PracticeLocation):
+            editor.create_model(model)
+        statements = [str(statement) for statement in editor.deferred_sql]
+    found = []
+    for sql in statements:
+        if sql == f'CREATE INDEX "{_index_name(sql)}" ON "{location}" ("provider_id")':
+            continue  # the merge looks each provider's primary location up by it
+        if index := _index_name(sql):
+            found.append((index, "index", None, sql))
+        elif match := re.match(r'ALTER TABLE "([^"]+)" ADD CONSTRAINT "([^"]+)" FOREIGN KEY', sql):
+            found.append((match[2], "constraint", match[1], sql))
+    return found
+
+
+def _index_name(sql):
+    match = re.match(r'CREATE INDEX "([^"]+)"', sql)
+    return match[1] if match else None
+
+
+def _missing_set_aside():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'i' AND relnamespace = current_schema()::regnamespace "
+            "UNION SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
+        )
+        present = {name for (name,) in cursor.fetchall()}
+    return [item for item in _set_aside() if item[0] not in present]
+
+
+def set_aside_for_first_load():
+    """Drop the directory tables' secondary indexes and foreign keys; return them, for restore_set_aside()."""
+    missing = _missing_set_aside()
+    dropped = [item for item in _set_aside() if item not in missing]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, kind, table, _ in dropped:
+            if kind == "index":
+                cursor.execute(f'DROP INDEX "{name}"')
+            else:
+                cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+    return dropped
+
+
+def restore_set_aside(items=None):
+    """Create whichever of `items` (by default, all that a first load sets aside) is missing; return how many.
+
+    Called with the items a first load set aside, at its end. Called without, before every import on PostgreSQL, so
+    a first load that was killed is repaired by the next run; then it refuses to run before `migrate` has, as an
+    index a pending migration adds is missing too, and is the migration's to create.
+    """
+    missing = [item for item in _missing_set_aside() if items is None or item in items]
+    if not missing:
+        return 0
+    if items is None:
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise NotMigrated("the database has unapplied migrations: run `carepath migrate` first")
+    with connection.cursor() as cursor:
+        for _, kind, table, sql in sorted(missing, key=lambda item: item[1] != "index"):
+            if kind == "constraint" and items is None:
+                # Set aside by a load that was killed, a foreign key did not cascade deletes since: rows whose
+                # provider is gone may be left. They are the import's own rows, rebuilt from the file: delete them,
+                # or the key cannot go back. (The key itself is then checked in one pass over the table.)
+                column, target, target_column = re.search(
+                    r'KEY \("(\w+)"\) REFERENCES "(\w+)" \("(\w+)"\)', sql
+                ).groups()
+                cursor.execute(
+                    f'DELETE FROM "{table}" t WHERE NOT EXISTS '
+                    f'(SELECT 1 FROM "{target}" r WHERE r."{target_column}" = t."{column}")'
+                )
+            cursor.execute(sql)
+    return len(missing)
+
+
+def analyze_directory():
+    """Fresh planner statistics for the site's first queries, rather than waiting for autovacuum."""
+    with connection.cursor() as cursor:
+        for model in (Provider, ProviderSpecialty, PracticeLocation, ProviderSearchEntry):
+            cursor.execute(f'ANALYZE "{model._meta.db_table}"')
+
+
+# --- Progress on stderr ------------------------------------------------------------------------------------------
+
+
+class ProgressLine:
+    """A one-line progress report from bytes read: percent, rows, rows/s and ETA.
+
+    On a terminal the line is redrawn in place twice a second; in a log, a new line every 30 seconds."""
+
+    def __init__(self, write, is_terminal):
+        self.write = write
+        self.is_terminal = is_terminal
+        self.started = self.shown = time.monotonic()
+        self.finished = False
+
+    def __call__(self, done, total, rows, note=None):
+        if note:
+            self.write(f"{note} ...\n")
+            return
+        now = time.monotonic()
+        finished = done >= total
+        if self.finished or (not finished and now - self.shown < (0.5 if self.is_terminal else 30)):
+            return
+        self.finished = finished
+        self.shown = now
+        elapsed = max(now - self.started, 1e-6)
+        fraction = done / total if total else 1.0
+        eta = elapsed * (1 - fraction) / fraction if fraction else 0
+        text = (
+            f"NPPES {fraction:4.0%}  {done / 1e6:,.0f}/{total / 1e6:,.0f} MB  {rows:,} rows  "
+            f"{rows / elapsed:,.0f} rows/s  ETA {_duration(eta)}"
+        )
+        if self.is_terminal:
+            self.write("\r" + text + ("\n" if finished else ""))
+        else:
+            self.write(text + "\n")
+
+
+def _duration(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
