@@ -23,3 +23,21 @@ def guide(db):
     from carepath.conditions.models import ConditionPage
 
     return ConditionPage.objects.get(slug="muscle-atrophy")
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server on loopback, and Django's SMTP backend pointed at it; yields its inbox."""
+    from aiosmtpd.controller import Controller
+
+    from carepath.testing import Inbox, free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()

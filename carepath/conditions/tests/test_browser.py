@@ -2,7 +2,6 @@
 against a real server process with the demo library and a real SMTP server, checked with axe-core."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from aiosmtpd.controller import Controller
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
-from carepath.conditions.tests.test_share import Inbox, wait_for
+from carepath.testing import Inbox, free_port, wait_for
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -30,14 +29,8 @@ CHROMIUM_ARGS = [
 SERIOUS = {"serious", "critical"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def smtp():
+def browser_smtp():
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -46,9 +39,9 @@ def smtp():
 
 
 @pytest.fixture(scope="module")
-def server(smtp, tmp_path_factory):
+def server(browser_smtp, tmp_path_factory):
     """`carepath runserver` on a fresh SQLite database holding the demo library, e-mail going to the SMTP server."""
-    controller, _ = smtp
+    controller, _ = browser_smtp
     var = tmp_path_factory.mktemp("browser-site")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(
@@ -119,8 +112,8 @@ def tab_to(page, selector, limit=200):
     raise AssertionError(f"{selector} cannot be reached with the Tab key")
 
 
-def test_reader_path_through_the_muscle_atrophy_guide(server, smtp, page):
-    _, inbox = smtp
+def test_reader_path_through_the_muscle_atrophy_guide(server, browser_smtp, page):
+    _, inbox = browser_smtp
     page.goto(f"{server}/conditions/muscle-atrophy/")
     expect(page.locator("h1")).to_have_text("Muscle atrophy")
 
@@ -183,8 +176,8 @@ def test_key_pages_have_no_serious_accessibility_violations(server, page, path):
     assert serious_violations(page) == []
 
 
-def test_from_a_guide_to_a_specialist_and_a_confirmed_review(server, smtp, page):
-    _, inbox = smtp
+def test_from_a_guide_to_a_specialist_and_a_confirmed_review(server, browser_smtp, page):
+    _, inbox = browser_smtp
     already = len(inbox.messages)
     page.goto(f"{server}/conditions/muscle-atrophy/")
     box = page.locator(".find-doctor").first

@@ -1,50 +1,14 @@
 """Share by email, end to end through a real SMTP server (aiosmtpd) listening on loopback."""
 
-import email
-import socket
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.test import Client
+
+from carepath.testing import free_port, wait_for
 
 pytestmark = pytest.mark.django_db
 SHARE_URL = "/conditions/muscle-atrophy/share/"
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
-        return "250 Message accepted for delivery"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(settings):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
-
-
-def wait_for(inbox, count, seconds=5):
-    deadline = time.monotonic() + seconds
-    while len(inbox.messages) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return inbox.messages
 
 
 def csrf_client():

@@ -6,27 +6,12 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 
-from carepath.conditions.tests.test_share import Inbox, free_port, wait_for
 from carepath.directory.models import Provider, ProviderReview
 from carepath.directory.reviews import approve_review, reject_review
 from carepath.directory.tests.factories import make_provider
+from carepath.testing import wait_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings):
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture
