@@ -273,10 +273,11 @@ def search_providers_lean(q):
 
 # --- v3: v2 plus a capped count, and the best-rated first in dense areas ----------------------------------------
 # Counting 13,000 matches exactly (family medicine within 25 miles of Midtown at N = 1M) is what costs in dense
-# areas. v3 stops counting at CAP_ROWS rows per code (about 1,000+ providers; the API would say "1000+": a contract
-# change to agree on) and finds the page there by walking that code's index in rating order, checking the distance,
-# until the page is certain: ~300 index entries in Manhattan instead of 13,000. A code with fewer matches is fetched
-# whole (< CAP_ROWS rows) and ranked in Python, exactly. Needs a second index: (taxonomy_id, rating_score DESC).
+# areas. v3 first counts each code's matches up to CAP_ROWS (a LIMITed sub-select: it stops early where matches are
+# many). No code that dense: v2's exact statement. Otherwise the count is a lower bound (the API would say
+# "1000+": a contract change to agree on) and the page comes from walking each dense code's index in rating order,
+# checking the distance, until the page is certain (~1,500 index entries in Manhattan instead of 13,000), and the
+# best-rated in the box for the other codes. Needs a second index: (taxonomy_id, rating_score DESC).
 
 CAP_ROWS = 1200  # rows (a provider can have several) of one code fetched before the code counts as dense
 WALK_ROWS = 80
@@ -320,42 +321,51 @@ def search_providers_capped(q):
     c2 = "((x - %s) * (x - %s) + (y - %s) * (y - %s) + (z - %s) * (z - %s))"
     cp = [x0, x0, y0, y0, z0, z0]
     limit = chord2_max(q.radius)
-    pool, threshold, dense = [], -math.inf, False
+    in_box = f"latitude BETWEEN %s AND %s AND longitude BETWEEN %s AND %s AND {c2} <= %s"
+    box_params = [lo_lat, hi_lat, lo_lng, hi_lng, *cp, limit]
     with connection.cursor() as cur:
+        if len(q.codes) > 1:  # one probe for all the codes first: most queries are not dense at all
+            cur.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE taxonomy_id IN ({_in(q.codes)}) AND {in_box} "
+                "LIMIT %s) capped",
+                [*q.codes, *box_params, CAP_ROWS],
+            )
+            if cur.fetchone()[0] < CAP_ROWS:
+                return search_providers_lean(q)
+        dense = {}
         for code in q.codes:  # a classification is several codes, often one common and some rare
-            box_where = (
-                f"taxonomy_id = %s AND latitude BETWEEN %s AND %s AND longitude BETWEEN %s AND %s AND {c2} <= %s"
-            )
-            box_params = [code, lo_lat, hi_lat, lo_lng, hi_lng, *cp, limit]
             cur.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} WHERE {box_where} LIMIT %s) capped",
-                [*box_params, CAP_ROWS],
+                f"SELECT count(*), count(DISTINCT provider_id) FROM (SELECT provider_id FROM {TABLE} "
+                f"WHERE taxonomy_id = %s AND {in_box} LIMIT %s) capped",
+                [code, *box_params, CAP_ROWS],
             )
-            if cur.fetchone()[0] < CAP_ROWS:  # every match of this code: fetch them, rank in Python
-                cur.execute(
-                    f"SELECT provider_id, {c2}, rating_score FROM {TABLE} WHERE {box_where}", [*cp, *box_params]
-                )
-                pool += cur.fetchall()
-                continue
-            dense = True  # many matches: the best-rated ones, walking the code's rows in rating order
+            rows, providers = cur.fetchone()
+            if rows >= CAP_ROWS:
+                dense[code] = providers
+        if not dense:  # few matches: the exact statement of v2 is cheap
+            return search_providers_lean(q)
+        pool, threshold = [], -math.inf
+        for code in q.codes:  # per code, best rating first; a provider's rows all carry its score
+            where = f"taxonomy_id = %s AND {c2} <= %s" if code in dense else f"taxonomy_id = %s AND {in_box}"
+            params = [code, *cp, limit] if code in dense else [code, *box_params]
             cur.execute(
-                f"SELECT provider_id, {c2}, rating_score FROM {TABLE} WHERE taxonomy_id = %s AND {c2} <= %s "
+                f"SELECT provider_id, {c2}, rating_score FROM {TABLE} WHERE {where} "
                 "ORDER BY rating_score DESC LIMIT %s",
-                [*cp, code, *cp, limit, WALK_ROWS + need],
+                [*cp, *params, WALK_ROWS + need],
             )
-            walk = cur.fetchall()
-            pool += walk
-            if len(walk) == WALK_ROWS + need:  # there may be more at or below this score
-                threshold = max(threshold, walk[-1][2])
+            got = cur.fetchall()
+            pool += got
+            if len(got) == WALK_ROWS + need:  # there may be more at or below this score
+                threshold = max(threshold, got[-1][2])
         ordered, best = _rank(pool, q.sort)
-        count = len(ordered)  # exact unless dense; then a lower bound (the API would say "1000+")
-        if dense and not (len(ordered) >= need and best[ordered[need - 1]][1] > threshold):
+        if not (len(ordered) >= need and best[ordered[need - 1]][1] > threshold):
             return search_providers_lean(q)  # not certain (a deep page, ties): the exact statement
+        count = max(len(ordered), *dense.values())  # a lower bound: the API would say "1000+"
         page = ordered[start : start + PAGE_SIZE]
         by_npi = _page(cur, connection.vendor, page)
     rows = [(n, best[n][0], count, *by_npi[n][1:]) for n in page if n in by_npi]
     result = original.SearchResult(count=count, providers=_providers_from_rows(rows), query=q)
-    result.count_capped = dense
+    result.count_capped = True
     return result
 
 
