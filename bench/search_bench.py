@@ -1,37 +1,37 @@
 """Provider search latency: the API through a real app server, the search in-process, its SQL alone, a naive
-baseline and the prototype of bench/search_prototype.py, on SQLite and PostgreSQL side by side.
+baseline, the search as it was before ProviderSearchEntry, and the prototypes of bench/search_prototype.py, on
+SQLite and PostgreSQL side by side.
 
     .venv/bin/python bench/search_bench.py \\
         --sqlite sqlite:////tmp/carepath_search_bench_1m.sqlite3 \\
         --postgres postgres://postgres@127.0.0.1:5432/carepath_search_bench_1m \\
-        -k 500 --out /tmp/search_bench_1m.json
+        -k 500 --k-slow 100 --k-naive 150 --warmup-passes 1 --out /tmp/search_bench_1m.json
 
 Fill the databases first with bench/directory_generate.py and build the prototype table in each with
 `bench/search_prototype.py build` (or pass --no-prototype). The query is the issue's:
 /api/v1/providers?specialty=<code>&near=<ZIP>&radius=25&sort=rating, over WORKLOAD_ZIPS (12 dense metro cores,
 12 mid-size cities and suburbs, 12 rural towns) crossed with SPECIALTIES, shuffled with a fixed seed; request i is
-the same (specialty, ZIP) for every database and method.
+the same (specialty, ZIP) for every database and method. The run records a hash of the carepath/ files it measured
+(the tree changes while benchmarks run) and warns when they changed during the run.
 
-Layers, each timed over the same K queries after a warm-up pass over every distinct (specialty, ZIP):
+Layers, each timed over the same K queries (the slow ones over the first --k-slow / --k-naive) after a warm-up:
 - api: GET through `gunicorn carepath.wsgi` (1 worker, gthread with 1 thread so HTTP keep-alive works; the default
   sync worker closes the connection after every response), DEBUG off, a random 64-character SECRET_KEY,
-  DATABASE_CONN_MAX_AGE=600, from an http.client keep-alive connection in this process. One server per database,
-  requests interleaved between them, so drift of this shared machine hits both alike. Every response is checked for
-  status 200; with the prototype, its count and NPIs must equal the current code's.
-- api (prototype): the same server with the API view's search_providers swapped for the prototype's
-  (bench/search_prototype.py:application); nothing else differs.
+  DATABASE_CONN_MAX_AGE=600, from an http.client keep-alive connection in this process. One server per database
+  and kind, requests interleaved between them, so drift of this shared machine hits all alike. Every response must
+  be 200; every other kind's count and NPIs must equal the tree's (v3's count may be a lower bound).
+- api_old / api_proto2 / api_proto3: the same server with the API view's search_providers swapped
+  (bench/search_old_code.py, bench/search_prototype.py); nothing else differs.
 - search_providers: parse_query + search_providers in a child process per database (django.setup()), as the view
-  calls them, without HTTP and JSON.
+  calls them, without HTTP and JSON. before: the same with bench/search_old_code.py.
 - SQL, all statements: every statement parse_query + search_providers issue (captured once per distinct query with
   connection.execute_wrapper), replayed with cursor.execute + fetchall, timed together.
-- SQL, bounding-box statement: the one statement that reads PracticeLocation (the rest are primary-key look-ups).
+- SQL, the search statement: the one that reads ProviderSearchEntry (PracticeLocation in the old code).
 - naive baseline SQL: one statement that computes the haversine distance for every practice location of every
   active provider of the specialty (no bounding box), then keeps those within the radius, best rating first, 20 and
   the count. The distance is computed in the database on both: SQLite's built-in math functions (sin, cos, asin,
-  sqrt, power, radians; compiled into Python's SQLite 3.40, so C code, not a Python function).
-- prototype SQL variants (bench/search_prototype.py): today's tables with the distance/sort/limit/count in SQL;
-  the denormalised table with haversine; the same with the unit-vector chord; and the full prototype
-  search_providers (chord statement + the same in_bulk and specialty look-ups as today).
+  sqrt, power, radians; compiled into Python's SQLite 3.40, so C code, not a registered Python function).
+- prototype SQL variants and v2/v3 (see bench/search_prototype.py).
 Every method's count and 20 NPIs are checked against search_providers for every distinct query.
 Percentiles are nearest-rank over the K timings. Results: printed as Markdown, and all timings to --out (JSON).
 """
