@@ -11,7 +11,7 @@ For each size: generate the file under /tmp (bench/nppes_generate.py; reused whe
 4. COPY it again, so a machine that got busier or quieter during the run shows up as two different COPY times.
 The ratio is import rows/s over the faster COPY's rows/s (the bar is 0.5). Times include the command's start-up.
 
-The bench database (default carepath_bench) is created and migrated if needed; its directory tables are emptied.
+The bench database (default carepath_nppes_bench) is created and migrated if needed; its directory is emptied.
 """
 
 import argparse
@@ -34,21 +34,27 @@ CARE = str(ROOT / ".venv" / "bin" / "carepath")
 
 
 NOTES = """Reading the numbers (measured on this machine while writing the importer, 2026-11-28):
-- The bar (import at half the rate of a raw COPY) is not met here: 0.3-0.4 when the machine is otherwise quiet, less
-  when other benchmarks share it (a load average above 2 on 2 vCPUs). The raw COPY is one PostgreSQL process parsing
-  text (26-39 us a row). The import does three things a raw COPY does not, on 2 vCPUs shared with other
-  benchmarks: Python reads and checks each row (about 45 us of CPU: the csv module over 330 columns 16, the checks 14,
-  binary COPY encoding 5), PostgreSQL merges it into three tables (about 37 us), and at the end of a first load it
-  builds 9 secondary indexes and 3 foreign keys (23-27 s for a million rows). The two halves overlap (the file is
-  parsed in a thread while the database writes the previous batch) only as far as two busy vCPUs allow.
-- Before the first-load technique (indexes and foreign keys maintained row by row), PostgreSQL spent about 146 us of
-  CPU a row instead of 37 + 25, and the import measured 0.18-0.24 of COPY.
-- 6 of the 9 indexes rebuilt are redundant for this schema (ProviderSpecialty's provider_id and taxonomy_id indexes
-  and their `_like` twins, PracticeLocation.provider_id's and Provider.npi's `_like` indexes); without them the
-  rebuild takes about 12 s less at a million rows and every later re-import writes less.
+- The bar (an import at half the rate of a raw COPY) is not met: about 0.3 for a first load of a million rows on a
+  quiet machine, 0.2 when other benchmarks share its 2 vCPUs. A raw COPY is one PostgreSQL process parsing text
+  (about 30 us a row here). The import also has Python read and check every row (about 45 us of CPU: the csv module
+  over 330 columns 16, the checks 14, binary COPY encoding 5) and PostgreSQL merge it into three tables (about
+  37 us); the two overlap (the file is parsed in a thread while the database writes the previous batch) as far as
+  2 vCPUs allow. After a first load it writes every provider's search entries in one statement, then builds 16
+  secondary indexes and 3 foreign keys: about a third of the time at a million rows.
+- Before the first-load technique (indexes and foreign keys maintained row by row) PostgreSQL spent about 146 us of
+  CPU a row instead of 37, and the import measured 0.18-0.24 of COPY. Written into their table with its 7 indexes in
+  place, the search entries of 200,000 providers took 7.7 s; without them, 2.0 s.
+- A re-import of the same file rewrites nothing: providers, specialties and locations are compared, not replaced,
+  and only providers whose rows changed get new search entries. (Rebuilding every provider's entries took an
+  unchanged 200,000-row re-import from 11 to 26 s.)
+- 10 of the 16 indexes rebuilt duplicate another one or serve only LIKE queries: the provider_id and taxonomy_id
+  indexes of ProviderSpecialty and ProviderSearchEntry (composite indexes already lead with those columns) and the
+  `_like` twins Django adds to varchar keys (never used on NPIs or NUCC codes). Nine of them go with db_index=False
+  on those four foreign keys and on PracticeLocation.provider (plus a plain Meta index); the rebuild would be about
+  halved, and every re-import would write less.
 - Memory: the import holds at most four batches (one being parsed, two queued, one being written). Peak RSS is the
   same for 200,000 and 1,000,000 rows; 278 MB of it is there before the first row (Django, Wagtail, the ZIP index).
-- Run to run, on this shared machine, the same 200,000-row import varied by +-20% (ratios 0.24 to 0.38).
+- On this shared machine the same 200,000-row import varied by +-20% from run to run.
 """
 
 
@@ -116,8 +122,10 @@ def timed_import(url, path, batch_size):
 
 
 def empty_directory(url):
+    """Every provider out, and what is derived from them (the search entries have no foreign key to cascade on)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE directory_provider CASCADE")
+        derived = [t for (t,) in conn.execute("SELECT to_regclass('directory_providersearchentry')::text") if t]
+        conn.execute(f"TRUNCATE {', '.join(['directory_provider', *derived])} CASCADE")
         conn.execute("VACUUM ANALYZE directory_provider, directory_providerspecialty, directory_practicelocation")
 
 
@@ -175,7 +183,12 @@ def section(results, url, batch_size):
             f"| {r['import_rate']:,.0f} | {r['ratio']:.2f} | {r['again']:.1f} s | {r['again_rate']:,.0f} "
             f"| {r['rss']:.0f} MB | {r['load']} |"
         )
-    lines += ["", "Import summaries: " + "; ".join(f"`{r['summary']}`" for r in results), "", NOTES]
+    lines += ["", "Import summaries: " + "; ".join(f"`{r['summary']}`" for r in results), ""]
+    lines += [
+        f"Reproduce: `.venv/bin/python bench/bench_import.py --rows {' '.join(str(r['rows']) for r in results)}`",
+        "",
+    ]
+    lines += [NOTES]
     return "\n".join(lines)
 
 
@@ -190,7 +203,7 @@ def write_results(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/carepath_bench")
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/carepath_nppes_bench")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)

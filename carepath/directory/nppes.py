@@ -136,7 +136,7 @@ class ImportResult:
         if self.skipped:
             text += f" (reasons in {self.report_path})"
         if self.first_load:
-            text += f"; first load: indexes and foreign keys built in {self.rebuild_seconds:,.0f} s"
+            text += f"; first load: search entries, indexes and foreign keys built in {self.rebuild_seconds:,.0f} s"
         return text
 
 
@@ -361,12 +361,13 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
     `incremental` marks a weekly file; it is imported exactly like a full one (both list deactivated NPIs
     explicitly, so nothing is inferred from an NPI's absence). Raises NppesFormatError, before writing anything,
     for a file that is not an NPPES main file; a bad row is reported and skipped.
-    On PostgreSQL, a load into an empty directory sets the secondary indexes and foreign keys aside and rebuilds them
-    at the end (see set_aside_for_first_load).
+    On PostgreSQL, a load into an empty directory sets the secondary indexes and foreign keys aside, and writes the
+    search entries and rebuilds them at the end (see set_aside_for_first_load).
     """
     path = Path(path)
     result = ImportResult(report_path=Path(report) if report else default_report_path(path), incremental=incremental)
     postgres = connection.vendor == "postgresql"
+    repaired = 0
     with open_nppes(path) as (text, raw, total):
         reader = csv.reader(text)
         parser = RowParser(Columns.from_header(next(reader, None)), Taxonomy.objects.codes())
@@ -374,7 +375,8 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
             skipped = csv.writer(report_file)
             skipped.writerow(["line", "npi", "reason"])
             if postgres:
-                restore_set_aside()  # a first load that was killed left them aside: this run puts them back first
+                # A first load that was killed left indexes and foreign keys aside, and no search entries.
+                repaired = restore_set_aside()
                 result.first_load = not Provider.objects.exists()
                 create_staging_table()
             set_aside = set_aside_for_first_load() if result.first_load else []
@@ -391,7 +393,10 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
                             progress(bytes_read, total, result.rows)
             except BaseException:
                 if set_aside:
-                    with suppress(DatabaseError):  # with the database gone too, the next import rebuilds them
+                    # The batches written so far stay, so they need their search entries; with the database gone
+                    # too, the next import finds what is still aside and does both.
+                    with suppress(DatabaseError):
+                        search_index.refresh()
                         restore_set_aside(set_aside)
                 raise
     if progress:
@@ -400,12 +405,16 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
         drop_staging_table()
     if result.first_load:
         if progress:
-            progress(total, total, result.rows, note="first load: building the indexes and foreign keys set aside")
+            progress(total, total, result.rows, note="first load: search entries, then the indexes and foreign keys")
         started = time.monotonic()
-        restore_set_aside(set_aside)
+        # Every provider's search entries in one statement, before their table's indexes are built too. Killed
+        # before the indexes are back, the next import sees them missing and writes the entries again.
         search_index.refresh()
+        restore_set_aside(set_aside)
         analyze_directory()
         result.rebuild_seconds = time.monotonic() - started
+    elif repaired:
+        search_index.refresh()
     return result
 
 
@@ -473,19 +482,23 @@ def in_background(batches, ahead=2):
 
 
 def write_batch(records, postgres, entries=True):
-    """Write one batch in one transaction; return (created, updated, deactivated). With `entries`, the batch's
-    search entries are rebuilt in the same transaction (a first load rebuilds them all once, at the end)."""
+    """Write one batch in one transaction; return (created, updated, deactivated). With `entries`, the search
+    entries of the providers whose rows changed are rebuilt in the same transaction (a first load rebuilds them all
+    once, at the end).
+
+    Each step returns the NPIs whose rows it changed (on SQLite, every NPI it wrote), so an unchanged provider, most
+    of a monthly re-import, costs the search index nothing."""
     with transaction.atomic():
         if postgres:
             stage(records)
-        created, updated = upsert_providers(records, postgres)
+        created, updated, changed = upsert_providers(records, postgres)
         fresh = updated == 0  # none of the batch's providers was in the directory: nothing of theirs to replace
-        replace_specialties(records, postgres, fresh)
-        replace_primary_locations(records, postgres, fresh)
+        changed |= replace_specialties(records, postgres, fresh)
+        changed |= replace_primary_locations(records, postgres, fresh)
         deactivated = deactivate_providers(records, postgres)
-        if entries:
-            search_index.refresh([record.npi for record in records])
-    return created, updated, deactivated
+        if entries and (changed or deactivated):
+            search_index.refresh(sorted(changed | deactivated))
+    return created, updated, len(deactivated)
 
 
 # --- PostgreSQL: COPY into a staging table, then merge set-based ---------------------------------------------------
@@ -589,29 +602,31 @@ def _sql():
             f"FROM {STAGE} WHERE NOT deactivated ON CONFLICT (npi) DO UPDATE SET {set_updated} "
             # An unchanged provider is not rewritten: a monthly re-import leaves no dead rows behind.
             f"WHERE ({', '.join(f'{provider}.{c}' for c in updated)}) "
-            f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in updated)})"
+            f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in updated)}) RETURNING npi"
         ),
         "pg_delete_specialties": (
             f"DELETE FROM {specialty} ps USING {STAGE} s WHERE ps.provider_id = s.npi AND NOT s.deactivated "
-            f"AND ps.taxonomy_id <> ALL (string_to_array(s.codes, ' '))"
+            f"AND ps.taxonomy_id <> ALL (string_to_array(s.codes, ' ')) RETURNING ps.provider_id"
         ),
         "pg_insert_specialties": specialty_insert,
         "pg_upsert_specialties": (
             f"{specialty_insert} ON CONFLICT (provider_id, taxonomy_id) DO UPDATE "
-            f"SET is_primary = EXCLUDED.is_primary WHERE {specialty}.is_primary <> EXCLUDED.is_primary"
+            f"SET is_primary = EXCLUDED.is_primary WHERE {specialty}.is_primary <> EXCLUDED.is_primary "
+            f"RETURNING provider_id"
         ),
         # Only a changed primary location is replaced, so a re-import leaves unchanged rows (and ids) alone.
         "pg_delete_locations": (
             f"DELETE FROM {location} l USING {STAGE} s WHERE l.provider_id = s.npi AND l.is_primary "
-            f"AND NOT s.deactivated AND NOT (s.has_location AND {same_place})"
+            f"AND NOT s.deactivated AND NOT (s.has_location AND {same_place}) RETURNING l.provider_id"
         ),
         "pg_insert_locations": location_insert,
         "pg_add_missing_locations": (
             f"{location_insert} AND NOT EXISTS "
-            f"(SELECT 1 FROM {location} l WHERE l.provider_id = s.npi AND l.is_primary)"
+            f"(SELECT 1 FROM {location} l WHERE l.provider_id = s.npi AND l.is_primary) RETURNING provider_id"
         ),
         "pg_deactivate": (
-            f"UPDATE {provider} p SET active = false FROM {STAGE} s WHERE s.deactivated AND p.npi = s.npi AND p.active"
+            f"UPDATE {provider} p SET active = false FROM {STAGE} s WHERE s.deactivated AND p.npi = s.npi AND p.active "
+            f"RETURNING p.npi"
         ),
         # Elsewhere (SQLite): one statement run for every row of the batch (executemany).
         "upsert": (
@@ -642,7 +657,7 @@ def _active(records):
 
 
 def upsert_providers(records, postgres):
-    """Insert or update the batch's providers (not its deactivated NPIs); return (created, updated)."""
+    """Insert or update the batch's providers (not its deactivated NPIs); return (created, updated, changed NPIs)."""
     sql = _sql()
     active = _active(records)
     with connection.cursor() as cursor:
@@ -650,6 +665,7 @@ def upsert_providers(records, postgres):
             cursor.execute(sql["pg_existing"])
             existing = cursor.fetchone()[0]
             cursor.execute(sql["pg_upsert"], sql["defaults"])
+            changed = {npi for (npi,) in cursor.fetchall()}
         else:
             existing = sum(Provider.objects.filter(npi__in=chunk).count() for chunk in _chunks([r.npi for r in active]))
             adapt = connection.ops.adapt_datefield_value
@@ -660,23 +676,27 @@ def upsert_providers(records, postgres):
                     for r in active
                 ],
             )
-    return len(active) - existing, existing
+            changed = {r.npi for r in active}
+    return len(active) - existing, existing, changed
 
 
 def replace_specialties(records, postgres, fresh=False):
-    """Make each provider's specialties exactly the taxonomy codes of its row.
+    """Make each provider's specialties exactly the taxonomy codes of its row; return the NPIs whose specialties
+    changed.
 
-    `fresh`: no provider of the batch was in the directory before it, so there is nothing to replace, only to add."""
+    `fresh`: no provider of the batch was in the directory before it, so there is nothing to replace, only to add
+    (and the upsert already counted every one of them as changed)."""
     sql = _sql()
     active = _active(records)
     with connection.cursor() as cursor:
         if postgres:
             if fresh:
                 cursor.execute(sql["pg_insert_specialties"])
-            else:
-                cursor.execute(sql["pg_delete_specialties"])
-                cursor.execute(sql["pg_upsert_specialties"])
-            return
+                return set()
+            cursor.execute(sql["pg_delete_specialties"])
+            changed = {npi for (npi,) in cursor.fetchall()}
+            cursor.execute(sql["pg_upsert_specialties"])
+            return changed | {npi for (npi,) in cursor.fetchall()}
         if not fresh:
             for chunk in _chunks([r.npi for r in active]):
                 ProviderSpecialty.objects.filter(provider_id__in=chunk).delete()
@@ -684,22 +704,23 @@ def replace_specialties(records, postgres, fresh=False):
             sql["insert_specialty"],
             [(r.npi, code, code in r.primary_codes) for r in active for code in r.codes],
         )
+        return {r.npi for r in active}
 
 
 def replace_primary_locations(records, postgres, fresh=False):
-    """Make each provider's primary practice location the one in its row (none for an address outside the US).
-
-    `fresh` as for replace_specialties()."""
+    """Make each provider's primary practice location the one in its row (none for an address outside the US);
+    return the NPIs whose location changed. `fresh` as for replace_specialties()."""
     sql = _sql()
     active = _active(records)
     with connection.cursor() as cursor:
         if postgres:
             if fresh:
                 cursor.execute(sql["pg_insert_locations"], sql["location_defaults"])
-            else:
-                cursor.execute(sql["pg_delete_locations"])
-                cursor.execute(sql["pg_add_missing_locations"], sql["location_defaults"])
-            return
+                return set()
+            cursor.execute(sql["pg_delete_locations"])
+            changed = {npi for (npi,) in cursor.fetchall()}
+            cursor.execute(sql["pg_add_missing_locations"], sql["location_defaults"])
+            return changed | {npi for (npi,) in cursor.fetchall()}
         if not fresh:
             for chunk in _chunks([r.npi for r in active]):
                 PracticeLocation.objects.filter(provider_id__in=chunk, is_primary=True).delete()
@@ -707,23 +728,29 @@ def replace_primary_locations(records, postgres, fresh=False):
             sql["insert_location"],
             [(r.npi, True, *r.location, *sql["location_defaults"]) for r in active if r.location is not None],
         )
+        return {r.npi for r in active}
 
 
 def deactivate_providers(records, postgres):
-    """Take deactivated NPIs out of the directory (active=False; reviews and ratings stay). Return how many."""
+    """Take deactivated NPIs out of the directory (active=False; reviews and ratings stay); return their NPIs."""
     if postgres:
         with connection.cursor() as cursor:
             cursor.execute(_sql()["pg_deactivate"])
-            return cursor.rowcount
-    npis = [r.npi for r in records if r.deactivated]
-    return sum(Provider.objects.filter(npi__in=chunk, active=True).update(active=False) for chunk in _chunks(npis))
+            return {npi for (npi,) in cursor.fetchall()}
+    deactivated = set()
+    for chunk in _chunks([r.npi for r in records if r.deactivated]):
+        still_active = Provider.objects.filter(npi__in=chunk, active=True)
+        deactivated |= set(still_active.values_list("npi", flat=True))
+        still_active.update(active=False)
+    return deactivated
 
 
 # --- PostgreSQL, first load: indexes and foreign keys after the data -------------------------------------------------
 # Loading millions of providers into an empty directory costs the database less than half as much when the tables'
 # secondary indexes and foreign keys are built once at the end (what pg_restore does) instead of maintained row by
-# row (bench/RESULTS.md). Only what the merge itself needs stays: primary keys, the unique (provider, taxonomy)
-# constraint, the location's provider index. The definitions come from the models, as `migrate` creates them, so
+# row (bench/RESULTS.md); so are the search entries' indexes, their rows written in one statement at the end. Only
+# what the merge itself needs stays: primary keys, the unique (provider, taxonomy) constraint, the location's
+# provider index. The definitions come from the models, as `migrate` creates them, so
 # what is rebuilt is exactly what was there. Nothing else writes these tables while the directory is empty.
 
 
@@ -731,12 +758,16 @@ class NotMigrated(RuntimeError):
     pass
 
 
+# The tables a first load fills: the directory's, and the search entries derived from them.
+DIRECTORY_TABLES = (Provider, ProviderSpecialty, PracticeLocation, ProviderSearchEntry)
+
+
 @cache
 def _set_aside():
     """[(name, "index" | "constraint", table, CREATE statement)] for what a first load sets aside."""
     location = PracticeLocation._meta.db_table
     with connection.schema_editor(collect_sql=True, atomic=False) as editor:
-        for model in (Provider, ProviderSpecialty, PracticeLocation):
+        for model in DIRECTORY_TABLES:
             editor.create_model(model)
         statements = [str(statement) for statement in editor.deferred_sql]
     found = []
@@ -812,7 +843,7 @@ def restore_set_aside(items=None):
 def analyze_directory():
     """Fresh planner statistics for the site's first queries, rather than waiting for autovacuum."""
     with connection.cursor() as cursor:
-        for model in (Provider, ProviderSpecialty, PracticeLocation, ProviderSearchEntry):
+        for model in DIRECTORY_TABLES:
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
 

@@ -12,7 +12,13 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 
 from carepath.directory import nppes
-from carepath.directory.models import PracticeLocation, Provider, ProviderReview, ProviderSpecialty
+from carepath.directory.models import (
+    PracticeLocation,
+    Provider,
+    ProviderReview,
+    ProviderSearchEntry,
+    ProviderSpecialty,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +150,12 @@ def snapshot(npis):
             "provider_id", "is_primary", "address_line1", "city", "state", "zip5", "phone", "latitude", "longitude"
         )
     )
-    return providers, specialties, locations
+    entries = sorted(
+        ProviderSearchEntry.objects.filter(provider_id__in=npis).values_list(
+            "provider_id", "taxonomy_id", "is_primary", "latitude", "longitude"
+        )
+    )
+    return providers, specialties, locations, entries
 
 
 def schema_objects():
@@ -152,7 +163,7 @@ def schema_objects():
     with connection.cursor() as cursor:
         return sorted(
             name
-            for model in (Provider, ProviderSpecialty, PracticeLocation)
+            for model in nppes.DIRECTORY_TABLES
             for name in connection.introspection.get_constraints(cursor, model._meta.db_table)
         )
 
@@ -160,10 +171,16 @@ def schema_objects():
 def empty_directory():
     """Delete every provider, the demo directory's too: on PostgreSQL the next import is then a first load."""
     Provider.objects.all().delete()
+    check_pending_constraints()
+
+
+def check_pending_constraints():
+    """Run the foreign-key checks that writes so far left for the end of the transaction.
+
+    PostgreSQL will not alter a table (as a first load does) with such checks pending in the same transaction. Only a
+    test is in one: an import commits its own."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            # The deletes queued deferred foreign-key checks, and PostgreSQL will not alter a table with checks
-            # pending in the same transaction. Only a test is in one: an import commits its own.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
@@ -386,16 +403,20 @@ def test_an_interrupted_import_run_again_ends_like_an_uninterrupted_one(tmp_path
     real = nppes.replace_primary_locations
 
     def fails_on_one_row(records, *args):
-        real(records, *args)
+        changed = real(records, *args)
         if any(r.npi == failing for r in records):
             raise OperationalError("server closed the connection unexpectedly")  # after providers and specialties
+        return changed
 
     monkeypatch.setattr(nppes, "replace_primary_locations", fails_on_one_row)
     with pytest.raises(OperationalError):
         run(path, "--batch-size", "2")
-    # The first batch is in; nothing of the second is (not even its providers); nothing after it was started.
+    # The first batch is in, searchable; nothing of the second is (not even its providers); nothing after it.
     assert set(Provider.objects.filter(npi__in=npis).values_list("npi", flat=True)) == set(npis[:2])
     assert ProviderSpecialty.objects.filter(provider_id__in=npis[2:]).count() == 0
+    assert set(ProviderSearchEntry.objects.filter(provider_id__in=npis).values_list("provider_id", flat=True)) == set(
+        npis[:2]
+    )
     assert schema_objects() == before
 
     monkeypatch.setattr(nppes, "replace_primary_locations", real)
@@ -409,7 +430,7 @@ def test_an_interrupted_import_run_again_ends_like_an_uninterrupted_one(tmp_path
         Provider.objects.filter(npi__in=npis).delete()
     run(path, "--batch-size", "2")
     assert snapshot(npis) == after_rerun
-    assert len(after_rerun[0]) == 6 and len(after_rerun[1]) == 11 and len(after_rerun[2]) == 6
+    assert [len(rows) for rows in after_rerun] == [6, 11, 6, 11]
     assert schema_objects() == before
 
 
@@ -420,8 +441,8 @@ def test_a_first_load_builds_indexes_and_foreign_keys_once_at_the_end(tmp_path):
     before = schema_objects()
     out, err = run(write(tmp_path, [nppes_row(NPI[32]), organization(NPI[33]), nppes_row(NPI[32])]))
     assert "3 rows read: 2 providers created, 0 updated" in out
-    assert "first load: indexes and foreign keys built in" in out
-    assert "first load: building the indexes and foreign keys set aside ..." in err
+    assert "first load: search entries, indexes and foreign keys built in" in out
+    assert "first load: search entries, then the indexes and foreign keys ..." in err
     assert schema_objects() == before
     assert ProviderSpecialty.objects.filter(provider_id__in=NPI[32:34]).count() == 2
 
@@ -432,8 +453,11 @@ def test_a_first_load_builds_indexes_and_foreign_keys_once_at_the_end(tmp_path):
 def test_what_a_killed_first_load_set_aside_is_put_back_by_the_next_import(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("a PostgreSQL bulk-load technique")
+    run(write(tmp_path, [nppes_row(NPI[37])], name="earlier.csv"))
+    check_pending_constraints()
     before = schema_objects()
-    nppes.set_aside_for_first_load()  # and then the process was killed
+    nppes.set_aside_for_first_load()  # and then the process was killed, before it wrote any search entry
+    ProviderSearchEntry.objects.filter(provider_id=NPI[37]).delete()
     assert len(schema_objects()) < len(before)
     # While its foreign key was aside, a provider was deleted and its specialty stayed behind.
     ProviderSpecialty.objects.create(provider_id=NPI[35], taxonomy_id=ORTHO)
@@ -442,6 +466,20 @@ def test_what_a_killed_first_load_set_aside_is_put_back_by_the_next_import(tmp_p
     assert "1 providers created" in out
     assert schema_objects() == before
     assert not ProviderSpecialty.objects.filter(provider_id=NPI[35]).exists()
+    assert ProviderSearchEntry.objects.filter(provider_id=NPI[37]).exists()
+
+
+def test_a_reimport_rebuilds_the_search_entries_of_changed_providers_only(tmp_path):
+    rows = [nppes_row(NPI[1]), nppes_row(NPI[2])]
+    run(write(tmp_path, rows, name="may.csv"))
+    unchanged = list(ProviderSearchEntry.objects.filter(provider_id=NPI[1]).values_list("id", flat=True))
+
+    rows[1]["Provider Business Practice Location Address Postal Code"] = "10001"
+    run(write(tmp_path, rows, name="june.csv"))
+    moved = ProviderSearchEntry.objects.get(provider_id=NPI[2])
+    assert (moved.latitude, moved.longitude) == pytest.approx((40.75, -73.99), abs=0.02)
+    if connection.vendor == "postgresql":  # SQLite rewrites the whole batch's entries: it cannot tell what changed
+        assert list(ProviderSearchEntry.objects.filter(provider_id=NPI[1]).values_list("id", flat=True)) == unchanged
 
 
 def test_the_report_goes_where_asked_and_progress_goes_to_stderr(tmp_path):
