@@ -145,13 +145,14 @@ def inprocess(url, items, k_naive, prototype, k_slow=None, variants=("2", "3")):
     import search_prototype as sp
     from django.db import connection
 
+    from carepath.directory import search as tree
     from carepath.directory.search import parse_query, search_providers
 
     def params(s, z):
         return {"specialty": s, "near": z, "radius": str(RADIUS), "sort": SORT}
 
     distinct = sorted({(s, z) for s, z, _ in items})
-    reference, statements, queries = {}, {}, {}
+    reference, statements, queries, answers = {}, {}, {}, {}
     for s, z in distinct:  # warm-up pass, capturing the SQL and the reference answer
         captured = []
 
@@ -163,8 +164,15 @@ def inprocess(url, items, k_naive, prototype, k_slow=None, variants=("2", "3")):
             q = parse_query(params(s, z))
             r = search_providers(q)
         queries[s, z] = q
-        reference[s, z] = (r.count, [p.npi for p in r.providers])
         statements[s, z] = captured
+        answers[s, z] = r
+        # The reference is exact: the tree's search with no cap on counting (every match read and sorted).
+        cap, tree.COUNT_CAP_ROWS = tree.COUNT_CAP_ROWS, 10**12
+        try:
+            exact = search_providers(q)
+        finally:
+            tree.COUNT_CAP_ROWS = cap
+        reference[s, z] = (exact.count, [p.npi for p in exact.providers])
 
     def timed(fn, n):
         out = []
@@ -212,7 +220,11 @@ def inprocess(url, items, k_naive, prototype, k_slow=None, variants=("2", "3")):
             proto_point_chord_sql=sp.point_chord_sql,
         )
         sp._ORIGINAL = search_providers
-    mismatches = {}
+    mismatches = {"search_providers": []}
+    for key, r in answers.items():  # the tree's page must be the exact one; its count exact, or a lower bound
+        count, npis = reference[key]
+        if [p.npi for p in r.providers] != npis or not (r.count == count or r.count_capped and r.count <= count):
+            mismatches["search_providers"].append(f"{key}: {r.count} vs {count}")
     with connection.cursor() as cur:
         for name, builder in checks.items():
             bad = []
@@ -284,6 +296,7 @@ def inprocess(url, items, k_naive, prototype, k_slow=None, variants=("2", "3")):
         "n_search_points": n_points,
         "statements": {f"{s} {z}": [sql for sql, _ in statements[s, z]] for s, z in distinct[:3]},
         "counts": {f"{s} {z}": reference[s, z][0] for s, z in distinct},
+        "capped": {f"{s} {z}": answers[s, z].count_capped for s, z in distinct},
         "statements_per_query": {f"{s} {z}": len(statements[s, z]) for s, z in distinct},
         "mismatches": mismatches,
         "timings": timings,

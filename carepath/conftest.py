@@ -12,10 +12,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Rate limits live in the cache: every test starts with none used.
+    # Rate limits live in the cache: every test starts with none used; and the search's taxonomy codes are read
+    # again (a test's rolled-back codes must not outlive it).
+    from carepath.directory.search import forget_taxonomies
+
     cache.clear()
+    forget_taxonomies()
     yield
     cache.clear()
+    forget_taxonomies()
 
 
 @pytest.fixture

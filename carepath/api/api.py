@@ -74,7 +74,10 @@ class ProviderOut(Schema):
 
 
 class ProviderPage(Schema):
-    count: int
+    count: int = Field(description="how many providers match; with count_capped, a lower bound")
+    count_capped: bool = Field(
+        description="true where thousands match (a common specialty in a big city): count is then 'at least'"
+    )
     next: str | None
     results: list[ProviderOut]
 
@@ -113,4 +116,9 @@ def providers(request, params: Query[ProviderParams]):
         following = request.GET.copy()
         following["page"] = str(query.page + 1)
         next_url = request.build_absolute_uri(f"{request.path}?{following.urlencode()}")
-    return {"count": result.count, "next": next_url, "results": [provider_json(request, p) for p in result.providers]}
+    return {
+        "count": result.count,
+        "count_capped": result.count_capped,
+        "next": next_url,
+        "results": [provider_json(request, p) for p in result.providers],
+    }

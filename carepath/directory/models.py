@@ -195,6 +195,23 @@ def miles_for_chord2(chord2):
     return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(max(chord2, 0.0)) / 2))
 
 
+CELLS_PER_DEGREE = 2  # the search grid: cells of half a degree (about 35 by 25 miles in the lower 48)
+
+
+def grid_cell(latitude, longitude):
+    """The search-grid cell of a point, as one integer (what search_index writes in SQL, in Python)."""
+    return math.floor(latitude * CELLS_PER_DEGREE) * 1000 + math.floor(longitude * CELLS_PER_DEGREE)
+
+
+def cells_around(latitude, longitude, dlat, dlng):
+    """Every grid cell that the box latitude +- dlat, longitude +- dlng touches."""
+    rows = range(math.floor((latitude - dlat) * CELLS_PER_DEGREE), math.floor((latitude + dlat) * CELLS_PER_DEGREE) + 1)
+    columns = range(
+        math.floor((longitude - dlng) * CELLS_PER_DEGREE), math.floor((longitude + dlng) * CELLS_PER_DEGREE) + 1
+    )
+    return [row * 1000 + column for row in rows for column in columns]
+
+
 class ProviderSearchEntry(models.Model):
     """One row per active provider, specialty and located practice: the search reads only this table, through
     one covering index, so "specialty near a place" is an index range scan at national scale. Derived from
@@ -204,6 +221,7 @@ class ProviderSearchEntry(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     latitude = models.FloatField()
     longitude = models.FloatField()
+    cell = models.IntegerField(help_text="grid_cell(latitude, longitude)")
     x = models.FloatField()
     y = models.FloatField()
     z = models.FloatField()
@@ -212,14 +230,21 @@ class ProviderSearchEntry(models.Model):
 
     class Meta:
         indexes = [
+            # A specialty near a place: one seek per (code, cell) the circle touches; the rest of the row is in the
+            # index, so the distance test and the ranking never read the table.
             models.Index(
-                fields=["taxonomy", "latitude", "longitude", "rating_score", "provider", "x", "y", "z", "is_primary"],
-                name="search_entry_geo",
+                fields=["taxonomy", "cell", "x", "y", "z", "rating_score", "provider", "is_primary"],
+                name="search_entry_cell",
             ),
-            # Searches near a place without a specialty.
+            # A common specialty in a dense area: each code's entries best-rated first (search._walk).
             models.Index(
-                fields=["latitude", "longitude", "rating_score", "provider", "x", "y", "z", "is_primary"],
-                name="search_entry_place",
+                fields=["taxonomy", "is_primary", "-rating_score", "x", "y", "z", "provider"],
+                name="search_entry_rating",
+            ),
+            # Near a place without a specialty.
+            models.Index(
+                fields=["cell", "x", "y", "z", "rating_score", "provider", "is_primary"],
+                name="search_entry_place_cell",
             ),
             models.Index(fields=["provider"], name="search_entry_provider"),
         ]

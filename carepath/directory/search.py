@@ -1,7 +1,8 @@
 """Provider search: one parser for the page and the API, one query, bad input named by parameter."""
 
-import functools
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -12,6 +13,7 @@ from carepath.directory.models import (
     Provider,
     ProviderSpecialty,
     Taxonomy,
+    cells_around,
     chord2_for_miles,
     miles_for_chord2,
     unit_vector,
@@ -45,9 +47,10 @@ class ProviderQuery:
 
 @dataclass
 class SearchResult:
-    count: int
-    providers: list  # Provider objects, each with .distance_miles (None without a place)
+    count: int  # exact, or with count_capped a lower bound (at least this many match)
+    providers: list  # Provider objects, each with .distance_miles (None without a place) and .specialty_list
     query: ProviderQuery
+    count_capped: bool = False
 
     @property
     def has_next(self):
@@ -60,15 +63,7 @@ class SearchResult:
 
 def resolve_specialty(value):
     """A NUCC code or a specialty name (classification, specialization or display name) -> Taxonomy or None."""
-    value = value.strip()
-    if not value:
-        return None
-    return (
-        Taxonomy.objects.filter(code=value.upper()).first()
-        or Taxonomy.objects.filter(specialization__iexact=value).first()
-        or Taxonomy.objects.filter(classification__iexact=value).order_by("specialization").first()
-        or Taxonomy.objects.filter(display_name__iexact=value).first()
-    )
+    return taxonomies().resolve(value)
 
 
 def _int(params, name, default, low, high, unit=""):
@@ -106,7 +101,7 @@ def parse_query(params):
         q.specialties += [t for t in q.condition.specialties.all() if t not in q.specialties]
     codes = []
     for taxonomy in q.specialties:
-        codes += [c for c in taxonomy.with_specializations() if c not in codes]
+        codes += [c for c in taxonomies().with_specializations(taxonomy) if c not in codes]
     q.codes = codes
 
     near = (params.get("near") or "").strip()[:100]
@@ -146,7 +141,304 @@ def parse_query(params):
     return q
 
 
-def _provider_filter(q):
+# --- The taxonomy codes, held per process ---------------------------------------------------------------------------
+# Parsing a query reads only this: specialty names and codes, and the specializations under a classification.
+# The table changes only through import_nucc and the admin; both call forget_taxonomies() (a save or delete does
+# too), and other processes see a change within TAXONOMY_TTL seconds.
+
+TAXONOMY_TTL = 60.0
+
+
+class Taxonomies:
+    def __init__(self, rows):
+        self.by_code = {t.code: t for t in rows}
+        self._by_name = {}
+        # Earlier wins: a specialization's own name first, then a classification (its row without a
+        # specialization sorts first), then NUCC's display name, as resolve_specialty always did.
+        ordered = sorted(rows, key=lambda t: (t.classification, t.specialization))
+        for key, rows_for_key in (
+            ("specialization", [t for t in ordered if t.specialization]),
+            ("classification", ordered),
+            ("display_name", [t for t in ordered if t.display_name]),
+        ):
+            for t in rows_for_key:
+                self._by_name.setdefault(getattr(t, key).casefold(), t)
+        self._under = {}
+        for t in ordered:
+            self._under.setdefault((t.grouping, t.classification), []).append(t.code)
+
+    def resolve(self, value):
+        value = value.strip()
+        if not value:
+            return None
+        return self.by_code.get(value.upper()) or self._by_name.get(value.casefold())
+
+    def with_specializations(self, taxonomy):
+        """This code and, for a classification, every specialization under it."""
+        if taxonomy.specialization:
+            return [taxonomy.code]
+        return list(self._under.get((taxonomy.grouping, taxonomy.classification), [taxonomy.code]))
+
+    def __getitem__(self, code):
+        return self.by_code[code]
+
+
+_taxonomies = {"value": None, "loaded": 0.0}
+_taxonomies_lock = threading.Lock()
+
+
+def taxonomies():
+    """Every taxonomy code, read once per process and again after forget_taxonomies() or TAXONOMY_TTL."""
+    value = _taxonomies["value"]
+    if value is None or time.monotonic() - _taxonomies["loaded"] > TAXONOMY_TTL:
+        with _taxonomies_lock:
+            value = Taxonomies(list(Taxonomy.objects.all()))
+            _taxonomies.update(value=value, loaded=time.monotonic())
+    return value
+
+
+def forget_taxonomies(**kwargs):
+    _taxonomies["value"] = None
+
+
+def taxonomy_by_code():
+    return taxonomies().by_code
+
+
+# --- Running a query -----------------------------------------------------------------------------------------------
+# Near a place, everything reads ProviderSearchEntry: one row per (active provider, specialty, located practice),
+# keyed by a 0.5-degree grid cell, so a search seeks only the cells its circle touches.
+#
+# Counting is exact up to COUNT_CAP_ROWS matching entries. Past that (a common specialty in a big city: thousands of
+# matches), counting every one costs more than the rest of the request together, and nobody pages through 50 pages
+# of doctors; the result then says "at least N" (count_capped) and the page comes from walking the rating-ordered
+# index of each code until the page is certain (rating and best-match order). The answer is the same page the
+# exact statement gives; only the count is a lower bound.
+
+COUNT_CAP_ROWS = 1200
+WALK_MARGIN = 40  # rows fetched per walk beyond the page end, for providers with several entries
+
+# What a result shows, in the model's field order (Provider.from_db takes the values in that order).
+PROVIDER_FIELDS = tuple(
+    f.attname
+    for f in Provider._meta.concrete_fields
+    if f.attname
+    in {
+        "entity_type",
+        "organization_name",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "credential",
+        "rating_count",
+        "rating_sum",
+        "rating_score",
+        "accepting_new_patients",
+        "is_synthetic",
+    }
+)
+SORT_SQL = {
+    "distance": "d, score DESC, provider_id",
+    "rating": "score DESC, d, provider_id",
+    "best": "prim DESC, score DESC, d, provider_id",
+}
+CHORD_SQL = "((x - %s) * (x - %s) + (y - %s) * (y - %s) + (z - %s) * (z - %s))"
+
+
+def _in(values):
+    return ", ".join(["%s"] * len(values))
+
+
+class _Near:
+    """The SQL pieces of one query near a place."""
+
+    def __init__(self, q):
+        self.q = q
+        x0, y0, z0 = unit_vector(q.place.latitude, q.place.longitude)
+        self.chord_params = [x0, x0, y0, y0, z0, z0]
+        self.limit = chord2_for_miles(q.radius)
+        dlat = q.radius / MILES_PER_DEGREE_LAT
+        dlng = q.radius / (MILES_PER_DEGREE_LAT * max(math.cos(math.radians(q.place.latitude)), 0.01))
+        self.cells = cells_around(q.place.latitude, q.place.longitude, dlat, dlng)
+        filters, self.filter_params = [], []
+        if q.min_rating is not None:
+            filters.append("rating_count > 0 AND rating_sum >= rating_count * %s")
+            self.filter_params.append(q.min_rating)
+        if q.accepting is not None:
+            filters.append("accepting_new_patients = %s")
+            self.filter_params.append(q.accepting)
+        self.provider_filter = (
+            f" AND provider_id IN (SELECT npi FROM directory_provider WHERE {' AND '.join(filters)})" if filters else ""
+        )
+
+    def hits(self, limit=None):
+        """(sql, params): every matching entry as (provider_id, c2, rating_score, prim), at most `limit`."""
+        where, params = [], []
+        if self.q.codes:
+            where.append(f"taxonomy_id IN ({_in(self.q.codes)})")
+            params += self.q.codes
+        where.append(f"cell IN ({_in(self.cells)})")
+        params += self.cells
+        where.append(f"{CHORD_SQL} <= %s")
+        params += [*self.chord_params, self.limit]
+        sql = (
+            f"SELECT provider_id, {CHORD_SQL} AS c2, rating_score, "
+            "CASE WHEN is_primary THEN 1 ELSE 0 END AS prim "
+            f"FROM directory_providersearchentry WHERE {' AND '.join(where)}{self.provider_filter}"
+        )
+        params = [*self.chord_params, *params, *self.filter_params]
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return sql, params
+
+    def walk(self, code, primary, rows):
+        """(sql, params): the best-rated `rows` entries of one code (and primary flag) within the radius, read in
+        rating order from the index: in a dense area the page is near the start of that order."""
+        sql = (
+            f"SELECT provider_id, {CHORD_SQL} AS c2, rating_score, {1 if primary else 0} AS prim "
+            "FROM directory_providersearchentry WHERE taxonomy_id = %s AND is_primary = %s "
+            f"AND {CHORD_SQL} <= %s{self.provider_filter} ORDER BY rating_score DESC LIMIT {int(rows)}"
+        )
+        return sql, [*self.chord_params, code, primary, *self.chord_params, self.limit, *self.filter_params]
+
+
+def _page_sql(hits_sql, order, start, vendor):
+    """One statement: group the hits by provider, count them, sort, cut one page, and join the page's providers
+    with their specialty codes ("+" marks the primary one)."""
+    concat = "string_agg" if vendor == "postgresql" else "group_concat"
+    provider_columns = ", ".join(f"p.{f}" for f in PROVIDER_FIELDS)
+    outer_order = ", ".join(f"r.{term}" for term in order.split(", "))
+    return (
+        f"WITH hits AS ({hits_sql}), "
+        "ranked AS (SELECT provider_id, MIN(c2) AS d, MAX(rating_score) AS score, MAX(prim) AS prim, "
+        "COUNT(*) OVER () AS n, (SELECT COUNT(*) FROM hits) AS hit_rows FROM hits GROUP BY provider_id "
+        f"ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {int(start)}) "
+        f"SELECT r.provider_id, r.d, r.n, r.hit_rows, {provider_columns}, "
+        f"(SELECT {concat}(s.taxonomy_id || CASE WHEN s.is_primary THEN '+' ELSE '' END, ',') "
+        "FROM directory_providerspecialty s WHERE s.provider_id = r.provider_id) "
+        f"FROM ranked r JOIN directory_provider p ON p.npi = r.provider_id ORDER BY {outer_order}"
+    )
+
+
+def _providers(rows, first):
+    """Provider objects (only the listed fields loaded) with .specialty_list and .distance_miles, from rows of
+    (npi, chord2 or None, ..., PROVIDER_FIELDS..., codes) where the fields start at `first`."""
+    cache = taxonomies()
+    found = []
+    for row in rows:
+        values = row[first : first + len(PROVIDER_FIELDS)]
+        provider = Provider.from_db(connection.alias, ["npi", *PROVIDER_FIELDS], [row[0], *values])
+        codes = [(c[:-1], True) if c.endswith("+") else (c, False) for c in (row[-1] or "").split(",") if c]
+        codes = [(code, primary) for code, primary in codes if code in cache.by_code]
+        codes.sort(key=lambda c: (not c[1], cache[c[0]].classification))
+        provider.specialty_list = [cache[code] for code, _ in codes]
+        provider.distance_miles = None if row[1] is None else round(miles_for_chord2(row[1]), 1)
+        found.append(provider)
+    return found
+
+
+def search_providers(q):
+    """Run a parsed query: near a place, one statement on ProviderSearchEntry (two or three in a dense area);
+    elsewhere, providers by rating."""
+    if q.place:
+        return _search_near(q)
+    return _search_anywhere(q)
+
+
+def _search_near(q):
+    near = _Near(q)
+    start = (q.page - 1) * PAGE_SIZE
+    with connection.cursor() as cursor:
+        rows, count, hit_rows = _exact_page(cursor, near, q, start, limit=COUNT_CAP_ROWS + 1)
+        if hit_rows <= COUNT_CAP_ROWS:  # every match was read: the count and the page are exact
+            return SearchResult(count=count, providers=_providers(rows, 4), query=q)
+        page = _walk(cursor, near, q, start) if q.sort in ("rating", "best") else None
+        if page is not None:
+            return SearchResult(count=count, providers=_fetch_providers(cursor, page), query=q, count_capped=True)
+        # By distance, or the walk could not be sure of the page: sort every match.
+        rows, count, _ = _exact_page(cursor, near, q, start)
+    return SearchResult(count=count, providers=_providers(rows, 4), query=q)
+
+
+def _exact_page(cursor, near, q, start, limit=None):
+    """(rows, providers counted, entries read) over the first `limit` matching entries (all without a limit)."""
+    hits_sql, params = near.hits(limit)
+    cursor.execute(_page_sql(hits_sql, SORT_SQL[q.sort], start, connection.vendor), params)
+    rows = cursor.fetchall()
+    if rows:
+        return rows, rows[0][2], rows[0][3]
+    if not start:
+        return rows, 0, 0
+    # A page past the end carries no count: count without it.
+    cursor.execute(f"SELECT COUNT(DISTINCT provider_id), COUNT(*) FROM ({hits_sql}) hits", params)
+    count, hit_rows = cursor.fetchone()
+    return rows, count, hit_rows
+
+
+def _walk(cursor, near, q, start):
+    """The page in a dense area, from each code's best-rated entries in the radius: [(npi, chord2)] in order, or
+    None when what was read does not settle the page (a deep page, or ties at the page's edge)."""
+    if not q.codes:  # the walk follows each code's own index; without a specialty every match is sorted
+        return None
+    need = start + PAGE_SIZE
+    rows_each = need + WALK_MARGIN
+    walks = [(primary, near.walk(code, primary, rows_each)) for code in q.codes for primary in (True, False)]
+    cursor.execute(
+        " UNION ALL ".join(
+            f"SELECT provider_id, c2, rating_score, prim, {i} AS w FROM ({sql}) w{i}"
+            for i, (_, (sql, _)) in enumerate(walks)
+        ),
+        [param for _, (_, params) in walks for param in params],
+    )
+    read = [[] for _ in walks]
+    best = {}  # npi -> [chord2, score, prim]
+    for npi, c2, score, prim, w in cursor.fetchall():
+        read[w].append(score)
+        if npi in best:
+            seen = best[npi]
+            seen[0], seen[1], seen[2] = min(seen[0], c2), max(seen[1], score), max(seen[2], prim)
+        else:
+            best[npi] = [c2, score, prim]
+    # A walk that returned all the rows it asked for may have more, at or below the score it stopped at.
+    open_walks = [
+        (primary, min(scores)) for (primary, _), scores in zip(walks, read, strict=True) if len(scores) == rows_each
+    ]
+    if len(best) < need:
+        return None
+    keys = {
+        "rating": lambda n: (-best[n][1], best[n][0], n),
+        "best": lambda n: (-best[n][2], -best[n][1], best[n][0], n),
+    }
+    ranked = sorted(best, key=keys[q.sort])
+    last = best[ranked[need - 1]]
+    # Certain when no entry left unread can reach the page: every unread entry scores at most the highest stopping
+    # score, below the page's last provider (ties are ordered by distance, which unread entries could change);
+    # and for best match, a provider without a primary specialty on the page needs every primary walk finished.
+    if open_walks and last[1] <= max(floor for _, floor in open_walks):
+        return None
+    if q.sort == "best" and not last[2] and any(primary for primary, _ in open_walks):
+        return None
+    return [(npi, best[npi][0]) for npi in ranked[start:need]]
+
+
+def _fetch_providers(cursor, page):
+    """[(npi, chord2 or None)] -> Provider objects in that order (one statement)."""
+    if not page:
+        return []
+    concat = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    npis = [npi for npi, _ in page]
+    cursor.execute(
+        f"SELECT p.npi, {', '.join(f'p.{f}' for f in PROVIDER_FIELDS)}, "
+        f"(SELECT {concat}(s.taxonomy_id || CASE WHEN s.is_primary THEN '+' ELSE '' END, ',') "
+        "FROM directory_providerspecialty s WHERE s.provider_id = p.npi) "
+        f"FROM directory_provider p WHERE p.npi IN ({_in(npis)})",
+        npis,
+    )
+    by_npi = {row[0]: row for row in cursor.fetchall()}
+    return _providers([(npi, c2, *by_npi[npi][1:]) for npi, c2 in page if npi in by_npi], 2)
+
+
+def _search_anywhere(q):
     providers = Provider.objects.filter(active=True)
     if q.codes:
         providers = providers.filter(
@@ -156,107 +448,9 @@ def _provider_filter(q):
         providers = providers.filter(rating_count__gt=0, rating_sum__gte=F("rating_count") * q.min_rating)
     if q.accepting is not None:
         providers = providers.filter(accepting_new_patients=q.accepting)
-    return providers
-
-
-SORT_SQL = {
-    "distance": "d, score DESC, provider_id",
-    "rating": "score DESC, d, provider_id",
-    "best": "prim DESC, score DESC, d, provider_id",
-}
-
-
-def _near_sql(q, start):
-    """One statement on ProviderSearchEntry's covering index: the bounding box, the exact radius (squared chord
-    between unit vectors, no trigonometry in SQL), one row per provider, sorted and counted, one page."""
-    lat, lng = q.place.latitude, q.place.longitude
-    dlat = q.radius / MILES_PER_DEGREE_LAT
-    dlng = q.radius / (MILES_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
-    x0, y0, z0 = unit_vector(lat, lng)
-    chord = "((x - %s) * (x - %s) + (y - %s) * (y - %s) + (z - %s) * (z - %s))"
-    chord_params = [x0, x0, y0, y0, z0, z0]
-    where = ["latitude BETWEEN %s AND %s", "longitude BETWEEN %s AND %s", f"{chord} <= %s"]
-    params = [lat - dlat, lat + dlat, lng - dlng, lng + dlng, *chord_params, chord2_for_miles(q.radius)]
-    if q.codes:
-        where.insert(0, f"taxonomy_id IN ({', '.join(['%s'] * len(q.codes))})")
-        params = [*q.codes, *params]
-    provider_filters = []
-    if q.min_rating is not None:
-        provider_filters.append("rating_count > 0 AND rating_sum >= rating_count * %s")
-        params.append(q.min_rating)
-    if q.accepting is not None:
-        provider_filters.append("accepting_new_patients = %s")
-        params.append(q.accepting)
-    if provider_filters:
-        where.append(f"provider_id IN (SELECT npi FROM directory_provider WHERE {' AND '.join(provider_filters)})")
-    sql = (
-        "SELECT provider_id, d, score, COUNT(*) OVER () FROM ("
-        f"SELECT provider_id, MIN({chord}) AS d, MAX(rating_score) AS score, "
-        "MAX(CASE WHEN is_primary THEN 1 ELSE 0 END) AS prim "
-        f"FROM directory_providersearchentry WHERE {' AND '.join(where)} GROUP BY provider_id"
-        f") hits ORDER BY {SORT_SQL[q.sort]} LIMIT {PAGE_SIZE} OFFSET {int(start)}"
-    )
-    return sql, [*chord_params, *params]
-
-
-def search_providers(q):
-    """Run a parsed query. Near a place it reads ProviderSearchEntry only; elsewhere, providers by rating."""
     start = (q.page - 1) * PAGE_SIZE
-    distances = {}
-    if q.place:
-        with connection.cursor() as cursor:
-            cursor.execute(*_near_sql(q, start))
-            rows = cursor.fetchall()
-        if rows:
-            count = rows[0][3]
-        elif start:
-            count = _count_near(q)
-        else:
-            count = 0
-        page_npis = [row[0] for row in rows]
-        distances = {row[0]: miles_for_chord2(row[1]) for row in rows}
-    else:
-        providers = _provider_filter(q)
-        count = providers.count()
-        page_npis = list(
-            providers.order_by("-rating_score", "npi").values_list("npi", flat=True)[start : start + PAGE_SIZE]
-        )
-
-    by_npi = Provider.objects.in_bulk(page_npis)
-    found = [by_npi[n] for n in page_npis if n in by_npi]
-    _attach_specialties(found)
-    for provider in found:
-        provider.distance_miles = round(distances[provider.npi], 1) if provider.npi in distances else None
-    return SearchResult(count=count, providers=found, query=q)
-
-
-def _count_near(q):
-    """The number of matches, for a page past the end (which returns no row to carry the count)."""
-    sql, params = _near_sql(q, 0)
+    count = providers.count()
+    npis = list(providers.order_by("-rating_score", "npi").values_list("npi", flat=True)[start : start + PAGE_SIZE])
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[3] if row else 0
-
-
-@functools.lru_cache(maxsize=1)
-def _taxonomies(version):
-    return Taxonomy.objects.in_bulk()
-
-
-def taxonomy_by_code():
-    """Every taxonomy code, read once per process and again when the table changes (import_nucc)."""
-    return _taxonomies(Taxonomy.objects.count())
-
-
-def _attach_specialties(providers):
-    """Each provider's specialties, primary first: one indexed look-up, no join."""
-    taxonomies = taxonomy_by_code()
-    rows = ProviderSpecialty.objects.filter(provider_id__in=[p.npi for p in providers]).values_list(
-        "provider_id", "taxonomy_id", "is_primary"
-    )
-    by_provider = {}
-    for npi, code, primary in rows:
-        by_provider.setdefault(npi, []).append((not primary, taxonomies[code].classification, taxonomies[code]))
-    for provider in providers:
-        provider.specialty_list = [t for _, _, t in sorted(by_provider.get(provider.npi, []), key=lambda r: r[:2])]
+        found = _fetch_providers(cursor, [(npi, None) for npi in npis])
+    return SearchResult(count=count, providers=found, query=q)

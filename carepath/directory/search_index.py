@@ -4,7 +4,7 @@ again from Provider, ProviderSpecialty and PracticeLocation, set-based where the
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from carepath.directory.models import ProviderSearchEntry, unit_vector
+from carepath.directory.models import CELLS_PER_DEGREE, ProviderSearchEntry, grid_cell, unit_vector
 
 SOURCE = """
 FROM directory_practicelocation l
@@ -14,8 +14,10 @@ WHERE p.active = %s AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL
 """
 INSERT_SQL = (
     "INSERT INTO directory_providersearchentry "
-    "(taxonomy_id, provider_id, latitude, longitude, x, y, z, rating_score, is_primary) "
+    "(taxonomy_id, provider_id, latitude, longitude, cell, x, y, z, rating_score, is_primary) "
     "SELECT s.taxonomy_id, l.provider_id, l.latitude, l.longitude, "
+    f"CAST(floor(l.latitude * {CELLS_PER_DEGREE}) AS INTEGER) * 1000 "
+    f"+ CAST(floor(l.longitude * {CELLS_PER_DEGREE}) AS INTEGER), "
     "cos(radians(l.latitude)) * cos(radians(l.longitude)), cos(radians(l.latitude)) * sin(radians(l.longitude)), "
     "sin(radians(l.latitude)), p.rating_score, s.is_primary" + SOURCE
 )
@@ -29,7 +31,7 @@ def _database_has_trigonometry():
         return True
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT cos(radians(0))")
+            cursor.execute("SELECT cos(radians(0)) + floor(0.5)")
         return True
     except DatabaseError:
         return False
@@ -48,6 +50,7 @@ def _write_in_python(cursor, sql, params):
                     provider_id=npi,
                     latitude=lat,
                     longitude=lng,
+                    cell=grid_cell(lat, lng),
                     x=x,
                     y=y,
                     z=z,

@@ -207,3 +207,74 @@ def test_search_entries_are_the_same_computed_in_sql_or_in_python(real_only, mon
     in_python = list(ProviderSearchEntry.objects.filter(provider=p).values_list("x", "y", "z"))
     assert len(in_sql) == len(in_python) == 1
     assert in_sql[0] == pytest.approx(in_python[0], abs=1e-12)
+
+
+@pytest.fixture
+def crowded(real_only):
+    """70 orthopaedic surgeons around New York: ties at the prior (no reviews), a second specialty, a second
+    practice, so that with a tiny cap the dense-area path has to get them all right."""
+    import random
+
+    from carepath.directory.geo import zip_centroid
+    from carepath.directory.models import PracticeLocation, ProviderSpecialty, bayesian_average
+
+    rng = random.Random(7)
+    zips = ["10001", "10002", "11201", "07302", "10451", "11354", "10301", "06901"]
+    providers = []
+    for i in range(70):
+        code = "207XS0106X" if i % 5 == 0 else "207X00000X"
+        p = make_provider(code=code, zip5=rng.choice(zips), primary=i % 7 != 0)
+        count = 0 if i % 3 == 0 else rng.randint(1, 40)
+        total = sum(rng.randint(1, 5) for _ in range(count))
+        Provider.objects.filter(npi=p.npi).update(
+            rating_count=count, rating_sum=total, rating_score=bayesian_average(total, count)
+        )
+        if i % 4 == 0:
+            ProviderSpecialty.objects.create(provider=p, taxonomy_id="207XX0004X", is_primary=False)
+        if i % 6 == 0:
+            zip5 = rng.choice(zips)
+            lat, lng = zip_centroid(zip5)
+            PracticeLocation.objects.create(
+                provider=p, is_primary=False, city="SECOND", state="NY", zip5=zip5, latitude=lat, longitude=lng
+            )
+        providers.append(p.npi)
+    search_index.refresh(providers)
+    return providers
+
+
+@pytest.mark.parametrize("sort", ["rating", "best", "distance"])
+@pytest.mark.parametrize("params", [{"specialty": "207X00000X"}, {"specialty": "207X00000X", "min_rating": "3"}, {}])
+def test_a_dense_area_gives_the_exact_page_with_a_capped_count(client, crowded, monkeypatch, sort, params):
+    from carepath.directory import search
+
+    def pages(n):
+        return [api(client, near="10001", radius=40, sort=sort, page=page, **params).json() for page in (1, 2, 3, 4)]
+
+    exact = pages(0)
+    monkeypatch.setattr(search, "COUNT_CAP_ROWS", 12)
+    capped = pages(1)
+    for exact_page, capped_page in zip(exact, capped, strict=True):
+        assert [r["npi"] for r in capped_page["results"]] == [r["npi"] for r in exact_page["results"]]
+        assert [r["distance_miles"] for r in capped_page["results"]] == [
+            r["distance_miles"] for r in exact_page["results"]
+        ]
+        assert not exact_page["count_capped"]
+        if capped_page["count_capped"]:
+            assert 0 < capped_page["count"] <= exact_page["count"]
+        else:
+            assert capped_page["count"] == exact_page["count"]
+    if sort in ("rating", "best") and params == {"specialty": "207X00000X"}:
+        assert capped[0]["count_capped"], "the first page of a dense area comes from the rating-ordered walk"
+    if sort == "distance":
+        assert not any(page["count_capped"] for page in capped), "by distance, every match is sorted"
+
+
+def test_the_page_says_at_least_when_the_count_is_capped(client, crowded, monkeypatch):
+    from carepath.directory import search
+
+    monkeypatch.setattr(search, "COUNT_CAP_ROWS", 12)
+    response = client.get(
+        "/find-a-doctor/", {"specialty": "207X00000X", "near": "10001", "radius": 40, "sort": "rating"}
+    )
+    assert response.status_code == 200
+    assert "At least" in response.content.decode()
