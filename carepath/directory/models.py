@@ -146,8 +146,12 @@ class Provider(models.Model):
 
 
 class ProviderSpecialty(models.Model):
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="specialties")
-    taxonomy = models.ForeignKey(Taxonomy, on_delete=models.PROTECT, related_name="provider_specialties")
+    # No index of their own: the unique (provider, taxonomy) constraint and the (taxonomy, provider) index lead with
+    # them (and a varchar key's index brings a LIKE twin on PostgreSQL): fewer indexes to write on every import.
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="specialties", db_index=False)
+    taxonomy = models.ForeignKey(
+        Taxonomy, on_delete=models.PROTECT, related_name="provider_specialties", db_index=False
+    )
     is_primary = models.BooleanField(default=False)
 
     class Meta:
@@ -159,7 +163,7 @@ class ProviderSpecialty(models.Model):
 
 
 class PracticeLocation(models.Model):
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="locations")
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="locations", db_index=False)
     is_primary = models.BooleanField(default=True)
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
@@ -172,7 +176,10 @@ class PracticeLocation(models.Model):
     longitude = models.FloatField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["latitude", "longitude"])]
+        indexes = [
+            models.Index(fields=["latitude", "longitude"]),
+            models.Index(fields=["provider"], name="location_provider"),  # without the LIKE twin of db_index
+        ]
 
     def __str__(self):
         return f"{self.city}, {self.state} {self.zip5}"
@@ -217,8 +224,13 @@ class ProviderSearchEntry(models.Model):
     one covering index, so "specialty near a place" is an index range scan at national scale. Derived from
     Provider, ProviderSpecialty and PracticeLocation by `search_index.refresh()`; never edited by hand."""
 
-    taxonomy = models.ForeignKey(Taxonomy, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # Indexed by the Meta indexes below only (search_entry_cell leads with taxonomy, search_entry_provider).
+    taxonomy = models.ForeignKey(
+        Taxonomy, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     latitude = models.FloatField()
     longitude = models.FloatField()
     cell = models.IntegerField(help_text="grid_cell(latitude, longitude)")
@@ -238,7 +250,7 @@ class ProviderSearchEntry(models.Model):
             ),
             # A common specialty in a dense area: each code's entries best-rated first (search._walk).
             models.Index(
-                fields=["taxonomy", "is_primary", "-rating_score", "x", "y", "z", "provider"],
+                fields=["taxonomy", "-rating_score", "x", "y", "z", "provider", "is_primary"],
                 name="search_entry_rating",
             ),
             # Near a place without a specialty.

@@ -216,7 +216,7 @@ def taxonomy_by_code():
 # exact statement gives; only the count is a lower bound.
 
 COUNT_CAP_ROWS = 1200
-WALK_MARGIN = 40  # rows fetched per walk beyond the page end, for providers with several entries
+WALK_MARGIN = 10  # rows fetched per walk beyond the page end, for providers with several entries
 
 # What a result shows, in the model's field order (Provider.from_db takes the values in that order).
 PROVIDER_FIELDS = tuple(
@@ -252,13 +252,14 @@ def _in(values):
 class _Near:
     """The SQL pieces of one query near a place."""
 
-    def __init__(self, q):
+    def __init__(self, q, radius=None):
         self.q = q
+        radius = radius or q.radius
         x0, y0, z0 = unit_vector(q.place.latitude, q.place.longitude)
         self.chord_params = [x0, x0, y0, y0, z0, z0]
-        self.limit = chord2_for_miles(q.radius)
-        dlat = q.radius / MILES_PER_DEGREE_LAT
-        dlng = q.radius / (MILES_PER_DEGREE_LAT * max(math.cos(math.radians(q.place.latitude)), 0.01))
+        self.limit = chord2_for_miles(radius)
+        dlat = radius / MILES_PER_DEGREE_LAT
+        dlng = radius / (MILES_PER_DEGREE_LAT * max(math.cos(math.radians(q.place.latitude)), 0.01))
         self.cells = cells_around(q.place.latitude, q.place.longitude, dlat, dlng)
         filters, self.filter_params = [], []
         if q.min_rating is not None:
@@ -291,32 +292,36 @@ class _Near:
             sql += f" LIMIT {int(limit)}"
         return sql, params
 
-    def walk(self, code, primary, rows):
-        """(sql, params): the best-rated `rows` entries of one code (and primary flag) within the radius, read in
-        rating order from the index: in a dense area the page is near the start of that order."""
+    def walk(self, code, rows):
+        """(sql, params): the best-rated `rows` entries of one code within the radius, read in rating order from
+        the index: in a dense area the page is near the start of that order."""
         sql = (
-            f"SELECT provider_id, {CHORD_SQL} AS c2, rating_score, {1 if primary else 0} AS prim "
-            "FROM directory_providersearchentry WHERE taxonomy_id = %s AND is_primary = %s "
+            f"SELECT provider_id, {CHORD_SQL} AS c2, rating_score, CASE WHEN is_primary THEN 1 ELSE 0 END AS prim "
+            "FROM directory_providersearchentry WHERE taxonomy_id = %s "
             f"AND {CHORD_SQL} <= %s{self.provider_filter} ORDER BY rating_score DESC LIMIT {int(rows)}"
         )
-        return sql, [*self.chord_params, code, primary, *self.chord_params, self.limit, *self.filter_params]
+        return sql, [*self.chord_params, code, *self.chord_params, self.limit, *self.filter_params]
 
 
-def _page_sql(hits_sql, order, start, vendor):
+def _page_sql(hits_sql, order, start, vendor, cap=None):
     """One statement: group the hits by provider, count them, sort, cut one page, and join the page's providers
-    with their specialty codes ("+" marks the primary one)."""
+    with their specialty codes ("+" marks the primary one). Rows: (npi, chord2, providers, entries, fields...,
+    codes); always at least one, which carries the number of entries read (npi None when no provider is on the
+    page). With `cap`, more entries than that skip the grouping and sorting: the caller walks instead."""
     concat = "string_agg" if vendor == "postgresql" else "group_concat"
     provider_columns = ", ".join(f"p.{f}" for f in PROVIDER_FIELDS)
     outer_order = ", ".join(f"r.{term}" for term in order.split(", "))
+    only_if = f"WHERE (SELECT hit_rows FROM meta) <= {int(cap)} " if cap is not None else ""
     return (
-        f"WITH hits AS ({hits_sql}), "
+        f"WITH hits AS ({hits_sql}), meta AS (SELECT COUNT(*) AS hit_rows FROM hits), "
         "ranked AS (SELECT provider_id, MIN(c2) AS d, MAX(rating_score) AS score, MAX(prim) AS prim, "
-        "COUNT(*) OVER () AS n, (SELECT COUNT(*) FROM hits) AS hit_rows FROM hits GROUP BY provider_id "
+        f"COUNT(*) OVER () AS n FROM hits {only_if}GROUP BY provider_id "
         f"ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {int(start)}) "
-        f"SELECT r.provider_id, r.d, r.n, r.hit_rows, {provider_columns}, "
+        f"SELECT r.provider_id, r.d, r.n, m.hit_rows, {provider_columns}, "
         f"(SELECT {concat}(s.taxonomy_id || CASE WHEN s.is_primary THEN '+' ELSE '' END, ',') "
         "FROM directory_providerspecialty s WHERE s.provider_id = r.provider_id) "
-        f"FROM ranked r JOIN directory_provider p ON p.npi = r.provider_id ORDER BY {outer_order}"
+        "FROM meta m LEFT JOIN ranked r ON 1 = 1 LEFT JOIN directory_provider p ON p.npi = r.provider_id "
+        f"ORDER BY {outer_order}"
     )
 
 
@@ -349,50 +354,82 @@ def _search_near(q):
     near = _Near(q)
     start = (q.page - 1) * PAGE_SIZE
     with connection.cursor() as cursor:
-        rows, count, hit_rows = _exact_page(cursor, near, q, start, limit=COUNT_CAP_ROWS + 1)
+        rows, count, hit_rows = _exact_page(cursor, near, q, start, cap=COUNT_CAP_ROWS)
         if hit_rows <= COUNT_CAP_ROWS:  # every match was read: the count and the page are exact
             return SearchResult(count=count, providers=_providers(rows, 4), query=q)
-        page = _walk(cursor, near, q, start) if q.sort in ("rating", "best") else None
-        if page is not None:
-            return SearchResult(count=count, providers=_fetch_providers(cursor, page), query=q, count_capped=True)
-        # By distance, or the walk could not be sure of the page: sort every match.
+        if q.sort == "distance":
+            nearest = _nearest(cursor, q, start)
+            if nearest is not None:
+                rows, count = nearest
+                return SearchResult(count=count, providers=_providers(rows, 4), query=q, count_capped=True)
+        else:
+            walked = _walk(cursor, near, q, start)
+            if walked is not None:
+                page, count = walked
+                return SearchResult(count=count, providers=_fetch_providers(cursor, page), query=q, count_capped=True)
+        # The page could not be settled cheaply (deep pages, ties at its edge): sort every match.
         rows, count, _ = _exact_page(cursor, near, q, start)
     return SearchResult(count=count, providers=_providers(rows, 4), query=q)
 
 
-def _exact_page(cursor, near, q, start, limit=None):
-    """(rows, providers counted, entries read) over the first `limit` matching entries (all without a limit)."""
-    hits_sql, params = near.hits(limit)
-    cursor.execute(_page_sql(hits_sql, SORT_SQL[q.sort], start, connection.vendor), params)
+def _exact_page(cursor, near, q, start, cap=None):
+    """(page rows, providers counted, entries read); with `cap`, over the first cap + 1 matching entries only, and
+    no page at all when there are more."""
+    hits_sql, params = near.hits(None if cap is None else cap + 1)
+    cursor.execute(_page_sql(hits_sql, SORT_SQL[q.sort], start, connection.vendor, cap), params)
     rows = cursor.fetchall()
+    hit_rows = rows[0][3]
+    rows = [row for row in rows if row[0] is not None]
     if rows:
-        return rows, rows[0][2], rows[0][3]
-    if not start:
-        return rows, 0, 0
+        return rows, rows[0][2], hit_rows
+    if not start or (cap is not None and hit_rows > cap):
+        return rows, 0, hit_rows
     # A page past the end carries no count: count without it.
-    cursor.execute(f"SELECT COUNT(DISTINCT provider_id), COUNT(*) FROM ({hits_sql}) hits", params)
-    count, hit_rows = cursor.fetchone()
-    return rows, count, hit_rows
+    cursor.execute(f"SELECT COUNT(DISTINCT provider_id) FROM ({hits_sql}) hits", params)
+    return rows, cursor.fetchone()[0], hit_rows
+
+
+def _nearest(cursor, q, start):
+    """By distance in a dense area: the page within a smaller circle, when that circle holds the whole page and
+    few enough matches to sort (whoever lies outside it is farther than everyone inside). (rows, how many it holds:
+    a lower bound of the count), or None."""
+    for fraction in (0.3, 0.1, 0.03):
+        rows, count, hit_rows = _exact_page(cursor, _Near(q, q.radius * fraction), q, start, cap=COUNT_CAP_ROWS)
+        if hit_rows <= COUNT_CAP_ROWS:
+            return (rows, count) if count >= start + PAGE_SIZE else None
+    return None
 
 
 def _walk(cursor, near, q, start):
-    """The page in a dense area, from each code's best-rated entries in the radius: [(npi, chord2)] in order, or
-    None when what was read does not settle the page (a deep page, or ties at the page's edge)."""
+    """The page in a dense area, from each code's best-rated entries in the radius: ([(npi, chord2)] in order, a
+    lower bound of the count), or None when what was read does not settle the page (a deep page, or ties at the
+    page's edge)."""
     if not q.codes:  # the walk follows each code's own index; without a specialty every match is sorted
         return None
     need = start + PAGE_SIZE
     rows_each = need + WALK_MARGIN
-    walks = [(primary, near.walk(code, primary, rows_each)) for code in q.codes for primary in (True, False)]
+    walks = [near.walk(code, rows_each) for code in q.codes]
+    # The same statement counts the providers among the first COUNT_CAP_ROWS + 1 matches: "at least" that many.
+    probe_sql, probe_params = near.hits(COUNT_CAP_ROWS + 1)
     cursor.execute(
         " UNION ALL ".join(
-            f"SELECT provider_id, c2, rating_score, prim, {i} AS w FROM ({sql}) w{i}"
-            for i, (_, (sql, _)) in enumerate(walks)
+            [
+                *(
+                    f"SELECT provider_id, c2, rating_score, prim, {i} AS w FROM ({sql}) w{i}"
+                    for i, (sql, _) in enumerate(walks)
+                ),
+                f"SELECT NULL, NULL, COUNT(DISTINCT provider_id), NULL, -1 FROM ({probe_sql}) probe",
+            ]
         ),
-        [param for _, (_, params) in walks for param in params],
+        [*(param for _, params in walks for param in params), *probe_params],
     )
     read = [[] for _ in walks]
     best = {}  # npi -> [chord2, score, prim]
+    at_least = 0
     for npi, c2, score, prim, w in cursor.fetchall():
+        if w == -1:
+            at_least = int(score)
+            continue
         read[w].append(score)
         if npi in best:
             seen = best[npi]
@@ -400,9 +437,7 @@ def _walk(cursor, near, q, start):
         else:
             best[npi] = [c2, score, prim]
     # A walk that returned all the rows it asked for may have more, at or below the score it stopped at.
-    open_walks = [
-        (primary, min(scores)) for (primary, _), scores in zip(walks, read, strict=True) if len(scores) == rows_each
-    ]
+    open_walks = [min(scores) for scores in read if len(scores) == rows_each]
     if len(best) < need:
         return None
     keys = {
@@ -413,12 +448,13 @@ def _walk(cursor, near, q, start):
     last = best[ranked[need - 1]]
     # Certain when no entry left unread can reach the page: every unread entry scores at most the highest stopping
     # score, below the page's last provider (ties are ordered by distance, which unread entries could change);
-    # and for best match, a provider without a primary specialty on the page needs every primary walk finished.
-    if open_walks and last[1] <= max(floor for _, floor in open_walks):
+    # and for best match, a provider on the page without a primary match needs every walk finished (an unread
+    # primary entry would outrank it whatever its score).
+    if open_walks and last[1] <= max(open_walks):
         return None
-    if q.sort == "best" and not last[2] and any(primary for primary, _ in open_walks):
+    if q.sort == "best" and not last[2] and open_walks:
         return None
-    return [(npi, best[npi][0]) for npi in ranked[start:need]]
+    return [(npi, best[npi][0]) for npi in ranked[start:need]], at_least
 
 
 def _fetch_providers(cursor, page):

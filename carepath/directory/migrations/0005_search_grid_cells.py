@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="providersearchentry",
             index=models.Index(
-                fields=["taxonomy", "is_primary", "-rating_score", "x", "y", "z", "provider"],
+                fields=["taxonomy", "-rating_score", "x", "y", "z", "provider", "is_primary"],
                 name="search_entry_rating",
             ),
         ),

@@ -265,8 +265,6 @@ def test_a_dense_area_gives_the_exact_page_with_a_capped_count(client, crowded, 
             assert capped_page["count"] == exact_page["count"]
     if sort in ("rating", "best") and params == {"specialty": "207X00000X"}:
         assert capped[0]["count_capped"], "the first page of a dense area comes from the rating-ordered walk"
-    if sort == "distance":
-        assert not any(page["count_capped"] for page in capped), "by distance, every match is sorted"
 
 
 def test_the_page_says_at_least_when_the_count_is_capped(client, crowded, monkeypatch):
@@ -278,3 +276,25 @@ def test_the_page_says_at_least_when_the_count_is_capped(client, crowded, monkey
     )
     assert response.status_code == 200
     assert "At least" in response.content.decode()
+
+
+def test_by_distance_a_dense_area_is_sorted_within_a_smaller_circle(client, real_only, monkeypatch):
+    from carepath.directory import search
+
+    for _ in range(25):
+        make_provider(zip5="10001")
+    for _ in range(30):
+        make_provider(zip5="06901")  # Stamford, CT: about 35 miles away
+
+    def pages():
+        return [api(client, near="10001", radius=100, sort="distance", page=page).json() for page in (1, 2)]
+
+    exact = pages()
+    monkeypatch.setattr(search, "COUNT_CAP_ROWS", 40)
+    capped = pages()
+    for exact_page, capped_page in zip(exact, capped, strict=True):
+        assert [r["npi"] for r in capped_page["results"]] == [r["npi"] for r in exact_page["results"]]
+    assert exact[0]["count"] == 55 and not exact[0]["count_capped"]
+    # Page 1: the 30-mile circle holds 25 providers, enough for the page; page 2 needs everyone sorted.
+    assert capped[0]["count_capped"] and capped[0]["count"] >= 20
+    assert not capped[1]["count_capped"] and capped[1]["count"] == 55
