@@ -158,6 +158,13 @@ class Columns:
     location: list = field(default_factory=list)  # positions of LOCATION_COLUMNS, in order
     taxonomies: list = field(default_factory=list)  # (code, primary switch) positions
 
+    @property
+    def last(self):
+        """The position of the last column read."""
+        singles = [self.npi, self.entity_type, self.enumeration_date, self.last_updated, self.deactivation_date]
+        singles += [self.reactivation_date, self.postal_code, self.country_code, self.sex]
+        return max(*singles, *self.provider, *self.location, *(i for pair in self.taxonomies for i in pair))
+
     @classmethod
     def from_header(cls, header):
         if not header:
@@ -213,9 +220,7 @@ class RowParser:
         self.dates = {}  # "MM/DD/YYYY" -> date: a file has a few thousand distinct dates and millions of rows
 
     def parse(self, row):
-        c = self.columns
-        if len(row) != c.width:
-            raise BadRow(f"the row has {len(row)} columns, the header {c.width} (a truncated or broken line)")
+        c = self.columns  # the reader has checked the row's width
         npi = row[c.npi].strip()
         if not npi_check_digit_ok(npi):
             raise BadRow(f"NPI {npi!r} is not 10 digits with a valid check digit")
@@ -330,21 +335,54 @@ def _text(raw):
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
-def numbered_rows(reader):
-    """Yield (line the row starts on, row or None, csv error or None); a CSV error skips one row, not the file.
+class RecordReader:
+    """The rows of an NPPES file, read fast where the file is as CMS writes it, by the csv module elsewhere.
 
-    Blank lines are not rows."""
-    while True:
-        line = reader.line_num + 1
+    CMS quotes every field ("1234567893","1","",...). A record whose every field is quoted and holds no quote of
+    its own has exactly two quotes per field, so it can be cut at '","' without parsing it (str.split, in C) and
+    only as far as the last column read: about three times faster than csv.reader over all 330 columns. Any
+    other record (a quote inside a value, an unquoted field, a line break inside a value, a truncated line) goes
+    through csv.reader, so what is read is the same either way. Yields (line, row or None, error or None) as
+    numbered_rows does; a row holds at least the columns up to `needed` (more when csv read it), and a row
+    whose width is not the header's comes back as an error."""
+
+    def __init__(self, text, width, needed, first_line=1):
+        self.text, self.width, self.needed, self.first_line = text, width, needed, first_line
+        self.fast = 0  # records cut by the fast path, for tests and benchmarks
+
+    def __iter__(self):
+        separators, split_at = self.width - 1, self.needed + 1
+        record, quotes, start, line = None, 0, 0, self.first_line - 1
+        for physical in self.text:
+            line += 1
+            if record is None:
+                record, quotes, start = physical, physical.count('"'), line
+            else:  # a quoted value went on past a line break
+                record += physical
+                quotes += physical.count('"')
+            if quotes % 2:
+                continue
+            if record.strip():
+                yield start, *self._row(record, quotes, separators, split_at)
+            record = None
+        if record is not None and record.strip():  # the file ends inside a quoted value: a truncated line
+            yield start, *self._row(record, quotes, separators, split_at)
+
+    def _row(self, record, quotes, separators, split_at):
+        body = record.rstrip("\r\n")
+        if quotes == 2 * self.width and body[:1] == '"' and body[-1:] == '"' and body.count('","') == separators:
+            self.fast += 1
+            return body[1:-1].split('","', split_at), None
         try:
-            row = next(reader)
-        except StopIteration:
-            return
+            rows = list(csv.reader([record]))
         except csv.Error as exc:
-            yield line, None, str(exc)
-        else:
-            if row:
-                yield line, row, None
+            return None, f"unreadable CSV: {exc}"
+        if len(rows) != 1 or not rows[0]:
+            return None, "unreadable CSV: the record does not parse as one row"
+        row = rows[0]
+        if len(row) != self.width:
+            return row, f"the row has {len(row)} columns, the header {self.width} (a truncated or broken line)"
+        return row, None
 
 
 def default_report_path(path):
@@ -369,8 +407,9 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
     postgres = connection.vendor == "postgresql"
     repaired = 0
     with open_nppes(path) as (text, raw, total):
-        reader = csv.reader(text)
-        parser = RowParser(Columns.from_header(next(reader, None)), Taxonomy.objects.codes())
+        columns = Columns.from_header(next(csv.reader([text.readline()]), None))
+        parser = RowParser(columns, Taxonomy.objects.codes())
+        reader = RecordReader(text, columns.width, columns.last, first_line=2)
         with result.report_path.open("w", encoding="utf-8", newline="") as report_file:
             skipped = csv.writer(report_file)
             skipped.writerow(["line", "npi", "reason"])
@@ -421,11 +460,11 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
 def parse_batches(reader, parser, skipped, batch_size, raw, result):
     """Yield (records, bytes read so far) a batch at a time; write the rows that cannot be imported to `skipped`."""
     batch = {}  # NPI -> Record: a later row for the same NPI replaces the earlier one
-    for line, row, error in numbered_rows(reader):
+    for line, row, error in reader:
         result.rows += 1
         try:
             if error:
-                raise BadRow(f"unreadable CSV: {error}")
+                raise BadRow(error)
             record = parser.parse(row)
         except BadRow as exc:
             result.skipped += 1

@@ -538,3 +538,30 @@ def test_imported_providers_are_searchable_and_deactivated_ones_are_not(tmp_path
     assert ProviderSearchEntry.objects.filter(provider_id=NPI[21]).exists()
     found = [r["npi"] for r in client.get("/api/v1/providers", {"near": zip5, "radius": 5}).json()["results"]]
     assert NPI[20] not in found
+
+
+def test_the_fast_reader_reads_what_the_csv_module_reads():
+    rows = [[f"r{r}c{c}" for c in range(12)] for r in range(6)]
+    rows[1][3] = 'a value with "quotes", and a comma'
+    rows[2][5] = "a value over\ntwo lines"
+    rows[3][11] = ""
+    rows[4][0] = '","'  # the separator itself, inside a value
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    out.write('"r6c0","r6c1","trunc')  # a truncated last line
+    reader = nppes.RecordReader(io.StringIO(out.getvalue(), newline=""), width=12, needed=6, first_line=2)
+    got = list(reader)
+    assert [line for line, _, _ in got] == [2, 3, 4, 6, 7, 8, 9]  # the two-line record starts on line 4
+    for (_, row, error), want in zip(got, rows, strict=False):
+        assert error is None and row[:7] == want[:7]
+    assert reader.fast == 4  # rows 0, 2, 3 and 5: every field quoted, no quote inside (a line break is fine)
+    line, row, error = got[-1]
+    assert line == 9 and error and "columns, the header 12" in error and row[0] == "r6c0"
+
+
+def test_the_fast_reader_falls_back_for_minimally_quoted_files():
+    rows = [[f"v{r}{c}" for c in range(5)] for r in range(3)]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    reader = nppes.RecordReader(io.StringIO(out.getvalue(), newline=""), width=5, needed=4)
+    assert [row for _, row, _ in reader] == rows and reader.fast == 0
