@@ -29,28 +29,11 @@ def _primary_matches(npis, codes):
     )
 
 
-def _provider_filter(q):
-    """(search.py's own helper then, kept here since search.py no longer has it)"""
-    from django.db.models import F
-
-    from carepath.directory.models import Provider, ProviderSpecialty
-
-    providers = Provider.objects.filter(active=True)
-    if q.codes:
-        providers = providers.filter(
-            npi__in=ProviderSpecialty.objects.filter(taxonomy_id__in=q.codes).values("provider_id")
-        )
-    if q.min_rating is not None:
-        providers = providers.filter(rating_count__gt=0, rating_sum__gte=F("rating_count") * q.min_rating)
-    if q.accepting is not None:
-        providers = providers.filter(accepting_new_patients=q.accepting)
-    return providers
-
-
 def search_providers(q):
     """Run a parsed query. Near a place: a bounding box on the location index, exact distance in Python."""
     from carepath.directory.models import PracticeLocation, Provider, distance_miles
     from carepath.directory.search import SearchResult
+    from carepath.directory.search import provider_filter as _provider_filter  # renamed since, same filter
 
     providers = _provider_filter(q)
     start = (q.page - 1) * PAGE_SIZE

@@ -474,7 +474,8 @@ def _fetch_providers(cursor, page):
     return _providers([(npi, c2, *by_npi[npi][1:]) for npi, c2 in page if npi in by_npi], 2)
 
 
-def _search_anywhere(q):
+def provider_filter(q):
+    """The active providers a query's specialty, rating and accepting filters let through (a QuerySet)."""
     providers = Provider.objects.filter(active=True)
     if q.codes:
         providers = providers.filter(
@@ -484,6 +485,11 @@ def _search_anywhere(q):
         providers = providers.filter(rating_count__gt=0, rating_sum__gte=F("rating_count") * q.min_rating)
     if q.accepting is not None:
         providers = providers.filter(accepting_new_patients=q.accepting)
+    return providers
+
+
+def _search_anywhere(q):
+    providers = provider_filter(q)
     start = (q.page - 1) * PAGE_SIZE
     count = providers.count()
     npis = list(providers.order_by("-rating_score", "npi").values_list("npi", flat=True)[start : start + PAGE_SIZE])
