@@ -33,7 +33,7 @@ SECTION = "## NPPES import"
 CARE = str(ROOT / ".venv" / "bin" / "carepath")
 
 
-NOTES = """Reading the numbers (measured on this machine while writing the importer, 2026-11-28):
+NOTES = """Reading the numbers (measured on this machine, 2026-11-28):
 - The bar (an import at half the rate of a raw COPY) is not met: about 0.3 for a first load of a million rows on a
   quiet machine, 0.2 when other benchmarks share its 2 vCPUs. A raw COPY is one PostgreSQL process parsing text
   (about 30 us a row here). The import also has Python read and check every row (about 45 us of CPU: the csv module
@@ -47,11 +47,13 @@ NOTES = """Reading the numbers (measured on this machine while writing the impor
 - A re-import of the same file rewrites nothing: providers, specialties and locations are compared, not replaced,
   and only providers whose rows changed get new search entries. (Rebuilding every provider's entries took an
   unchanged 200,000-row re-import from 11 to 26 s.)
-- 10 of the 16 indexes rebuilt duplicate another one or serve only LIKE queries: the provider_id and taxonomy_id
-  indexes of ProviderSpecialty and ProviderSearchEntry (composite indexes already lead with those columns) and the
-  `_like` twins Django adds to varchar keys (never used on NPIs or NUCC codes). Nine of them go with db_index=False
-  on those four foreign keys and on PracticeLocation.provider (plus a plain Meta index); the rebuild would be about
-  halved, and every re-import would write less.
+- 10 of the 16 indexes rebuilt then duplicated another one or served only LIKE queries; since migration 0006 the
+  foreign keys of ProviderSpecialty, PracticeLocation and ProviderSearchEntry have no index of their own, so a first
+  load rebuilds 8 indexes and 3 foreign keys. Records that CMS quotes throughout are now cut at '","' up to the
+  last column read instead of parsed whole by the csv module (23-29 against 31 us a row, decoding included).
+- The run in the table (11:10-11:17 UTC) had a load average of 6.6-7.2 from other work on the 2 CPUs: 0.23, with
+  57 s of its 139 s in the final step (search entries, indexes, foreign keys). Not comparable with the earlier
+  0.26 at a load of 1.0-1.5; a quiet-machine run is still owed.
 - Memory: the import holds at most four batches (one being parsed, two queued, one being written). Peak RSS is the
   same for 200,000 and 1,000,000 rows; 278 MB of it is there before the first row (Django, Wagtail, the ZIP index).
 - On this shared machine the same 200,000-row import varied by +-20% from run to run.
