@@ -16,6 +16,7 @@ from wagtail.snippets.models import register_snippet
 
 from carepath.conditions import vocab
 from carepath.conditions.blocks import ConditionBodyBlock, SlideBlock
+from carepath.core.pagecache import PublicPageMixin
 from carepath.editorial.models import MedicalReviewMixin, ReviewedPageForm, review_panel
 
 SPLIT_RE = re.compile(r"[\s,;]+")
@@ -78,7 +79,7 @@ class GlossaryTerm(index.Indexed, models.Model):
 register_snippet(GlossaryTerm)
 
 
-class ConditionIndexPage(Page):
+class ConditionIndexPage(PublicPageMixin, Page):
     """/conditions/: the A-Z index of condition guides."""
 
     intro = models.TextField(blank=True)
@@ -96,7 +97,7 @@ class ConditionIndexPage(Page):
         return context
 
 
-class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
+class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page):
     """A condition guide written for lay readers: the page that started the project."""
 
     also_called = models.TextField(blank=True, help_text="Other names, one per line")
@@ -284,7 +285,7 @@ class RelatedLink(Orderable):
     panels = [PageChooserPanel("page", ["conditions.ConditionPage", "conditions.SlideshowPage"])]
 
 
-class SlideshowIndexPage(Page):
+class SlideshowIndexPage(PublicPageMixin, Page):
     """/slideshows/: every slideshow."""
 
     intro = models.TextField(blank=True)
@@ -298,7 +299,7 @@ class SlideshowIndexPage(Page):
         return context
 
 
-class SlideshowPage(RoutablePageMixin, MedicalReviewMixin, Page):
+class SlideshowPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page):
     """Ordered slides ("8 myths about ..."); each slide has its own address: <slideshow>/<n>/."""
 
     summary = models.TextField(max_length=300)
