@@ -118,11 +118,14 @@ def main():
                 label = f"{server}, page cache {'hit' if cached else 'off (miss)'}"
                 load = load_average()
                 rows.append((label, args.connections, wrk(url, args.connections, args.seconds), load))
+                print(rows[-1], flush=True)
                 if not cached:
                     rows.append((label, 4, wrk(url, 4, args.seconds, threads=1), load_average()))
+                    print(rows[-1], flush=True)
             finally:
                 stop(app)
     with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)  # nginx's workers run as an unprivileged user
         (Path(tmp) / "www/conditions/muscle-atrophy").mkdir(parents=True)
         (Path(tmp) / "www/conditions/muscle-atrophy/index.html").write_bytes(html)
         port = free_port()

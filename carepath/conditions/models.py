@@ -167,9 +167,20 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
     def specialty_list(self):
         return list(self.specialties.all())
 
+    @cached_property
+    def reference_list(self):
+        return list(self.references.all())
+
+    @cached_property
+    def reviewer_list(self):
+        return list(self.reviewers.all())
+
     def related_reading(self, limit=4):
         """Editor picks first, then live guides and slideshows that share a specialty or an ICD-10-CM category."""
-        picks = [link.page.specific for link in self.related_links.select_related("page") if link.page.live]
+        # The editor's picks in their order, made specific in one query per page type rather than one per page.
+        pick_ids = list(self.related_links.values_list("page_id", flat=True))
+        live = Page.objects.live().filter(pk__in=pick_ids).specific().in_bulk() if pick_ids else {}
+        picks = [live[pk] for pk in pick_ids if pk in live]
         seen = {self.pk, *(p.pk for p in picks)}
         slideshows = SlideshowPage.objects.live().filter(conditions=self).exclude(pk__in=seen)
         auto = list(slideshows)
@@ -223,12 +234,12 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
             "about": condition,
             "citation": [
                 {"@type": "CreativeWork", "name": r.title, "url": r.url, "publisher": r.publisher}
-                for r in self.references.all()
+                for r in self.reference_list
             ],
         }
         if self.last_published_at:
             data["dateModified"] = self.last_published_at.date().isoformat()
-        reviewers = list(self.reviewers.all())
+        reviewers = self.reviewer_list
         if self.last_reviewed and reviewers:
             data["lastReviewed"] = self.last_reviewed.isoformat()
             data["reviewedBy"] = [
@@ -253,8 +264,8 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
         context.setdefault("share_form", ShareForm())
         context["related"] = self.related_reading()
         context["up_next"] = self.next_page()
-        context["references"] = list(self.references.all())
-        context["reviewer_list"] = list(self.reviewers.all())
+        context["references"] = self.reference_list
+        context["reviewer_list"] = self.reviewer_list
         context["structured_data"] = self.structured_data(request)
         return context
 
