@@ -125,6 +125,7 @@ PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE", not DEBUG)
 PAGE_CACHE_ALIAS = "pages"
 PAGE_CACHE_TIMEOUT = env_int("PAGE_CACHE_TIMEOUT", 24 * 3600)
 PAGE_CACHE_SHARED_MAX_AGE = env_int("PAGE_CACHE_SHARED_MAX_AGE", 300)
+PAGE_CACHE_LOCAL_ENTRIES = env_int("PAGE_CACHE_LOCAL_ENTRIES", 500)  # pages each worker process keeps in memory
 PAGE_CACHE_GENERATION_DIR = VAR_DIR / "pagecache"  # the generation counters when the cache is local memory
 RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 30)
 
