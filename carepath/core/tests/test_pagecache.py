@@ -1,11 +1,13 @@
 """The page cache in front of Django, driven through WSGI exactly as a server calls it, on real Redis and in memory."""
 
 import re
+import uuid
 from datetime import date
 from io import BytesIO
 from urllib.parse import urlencode
 
 import pytest
+import redis
 from django.core import signals
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
@@ -85,16 +87,22 @@ class WSGIClient:
 
 @pytest.fixture(params=["redis", "locmem"])
 def backend(request, settings, tmp_path):
+    prefix = f"test-{uuid.uuid4().hex}"  # keys of this test's own: other suites may share the Redis database
     if request.param == "redis":
-        pages = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        pages = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}
     else:
-        pages = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "test-pages"}
+        pages = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
     settings.CACHES = {**settings.CACHES, "pages": pages}
     settings.PAGE_CACHE_ENABLED = True
     settings.PAGE_CACHE_GENERATION_DIR = tmp_path / "generations"
-    caches["pages"].clear()
     yield request.param
-    caches["pages"].clear()
+    if request.param == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        caches["pages"].clear()
 
 
 @pytest.fixture
