@@ -68,8 +68,10 @@ def wrk(url, connections, seconds, threads=2):
     return json.loads(re.search(r"WRK_JSON (.*)", out).group(1))
 
 
-def start_app(server, page_cache, port, workers):
+def start_app(server, page_cache, port, workers, redis=True):
     env = production_environment(os.environ)
+    if not redis:
+        env.pop("REDIS_URL", None)
     env.update(SERVER=server, PORT=str(port), PAGE_CACHE="true" if page_cache else "false", WORKERS=str(workers))
     env.setdefault("LOG_LEVEL", "WARNING")  # request logs cost the same everywhere; kept off the measurement
     process = subprocess.Popen(
@@ -106,24 +108,27 @@ def main():
     subprocess.run([str(ROOT / ".venv/bin/carepath"), "collectstatic", "--noinput", "-v0"], env=env, check=True)
     rows = []
     html = None
-    for server in args.servers.split(","):
-        for cached in (True, False):
-            port = free_port()
-            app = start_app(server, cached, port, args.workers)
-            try:
-                url = f"http://127.0.0.1:{port}{PATH}"
-                html = wait_until_up(url)
-                for _ in range(200):  # warm: every worker has its connections and its compiled templates
-                    urllib.request.urlopen(url).read()
-                label = f"{server}, page cache {'hit' if cached else 'off (miss)'}"
-                load = load_average()
-                rows.append((label, args.connections, wrk(url, args.connections, args.seconds), load))
+    variants = [(server, cached, True) for server in args.servers.split(",") for cached in (True, False)]
+    if os.environ.get("REDIS_URL"):
+        variants.insert(1, (args.servers.split(",")[0], True, False))  # the one-machine set-up: no Redis
+    for server, cached, redis in variants:
+        port = free_port()
+        app = start_app(server, cached, port, args.workers, redis)
+        try:
+            url = f"http://127.0.0.1:{port}{PATH}"
+            html = wait_until_up(url)
+            for _ in range(50 if not cached else 200):  # warm: every worker has its connections and templates
+                urllib.request.urlopen(url).read()
+            store = "Redis" if redis and os.environ.get("REDIS_URL") else "local memory"
+            label = f"{server}, page cache {f'hit ({store})' if cached else 'off (miss)'}"
+            load = load_average()
+            rows.append((label, args.connections, wrk(url, args.connections, args.seconds), load))
+            print(rows[-1], flush=True)
+            if not cached:
+                rows.append((label, 4, wrk(url, 4, args.seconds, threads=1), load_average()))
                 print(rows[-1], flush=True)
-                if not cached:
-                    rows.append((label, 4, wrk(url, 4, args.seconds, threads=1), load_average()))
-                    print(rows[-1], flush=True)
-            finally:
-                stop(app)
+        finally:
+            stop(app)
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)  # nginx's workers run as an unprivileged user
         (Path(tmp) / "www/conditions/muscle-atrophy").mkdir(parents=True)
