@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check-content clean
+.PHONY: run serve test install lint check-content clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: install
 	DEBUG=true $(BIN)/carepath migrate --noinput
 	DEBUG=true $(BIN)/carepath load_demo --if-empty
 	DEBUG=true $(BIN)/carepath runserver 127.0.0.1:$(PORT)
+
+# Production-like on ${HOST:-127.0.0.1}:${PORT:-8000}: DEBUG off, granian (SERVER=gunicorn for gunicorn), hashed and
+# compressed static files, the page cache, JSON logs; DATABASE_URL and REDIS_URL from the environment (see carepath/serve.py).
+serve: install
+	$(BIN)/python -m carepath.serve
 
 # The whole suite, on SQLite unless DATABASE_URL names another database.
 test: install

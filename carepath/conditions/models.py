@@ -16,6 +16,7 @@ from wagtail.snippets.models import register_snippet
 
 from carepath.conditions import vocab
 from carepath.conditions.blocks import ConditionBodyBlock, SlideBlock
+from carepath.core.pagecache import PublicPageMixin
 from carepath.editorial.models import MedicalReviewMixin, ReviewedPageForm, review_panel
 
 SPLIT_RE = re.compile(r"[\s,;]+")
@@ -78,7 +79,7 @@ class GlossaryTerm(index.Indexed, models.Model):
 register_snippet(GlossaryTerm)
 
 
-class ConditionIndexPage(Page):
+class ConditionIndexPage(PublicPageMixin, Page):
     """/conditions/: the A-Z index of condition guides."""
 
     intro = models.TextField(blank=True)
@@ -96,7 +97,7 @@ class ConditionIndexPage(Page):
         return context
 
 
-class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
+class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page):
     """A condition guide written for lay readers: the page that started the project."""
 
     also_called = models.TextField(blank=True, help_text="Other names, one per line")
@@ -166,9 +167,20 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
     def specialty_list(self):
         return list(self.specialties.all())
 
+    @cached_property
+    def reference_list(self):
+        return list(self.references.all())
+
+    @cached_property
+    def reviewer_list(self):
+        return list(self.reviewers.all())
+
     def related_reading(self, limit=4):
         """Editor picks first, then live guides and slideshows that share a specialty or an ICD-10-CM category."""
-        picks = [link.page.specific for link in self.related_links.select_related("page") if link.page.live]
+        # The editor's picks in their order, made specific in one query per page type rather than one per page.
+        pick_ids = list(self.related_links.values_list("page_id", flat=True))
+        live = Page.objects.live().filter(pk__in=pick_ids).specific().in_bulk() if pick_ids else {}
+        picks = [live[pk] for pk in pick_ids if pk in live]
         seen = {self.pk, *(p.pk for p in picks)}
         slideshows = SlideshowPage.objects.live().filter(conditions=self).exclude(pk__in=seen)
         auto = list(slideshows)
@@ -222,12 +234,12 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
             "about": condition,
             "citation": [
                 {"@type": "CreativeWork", "name": r.title, "url": r.url, "publisher": r.publisher}
-                for r in self.references.all()
+                for r in self.reference_list
             ],
         }
         if self.last_published_at:
             data["dateModified"] = self.last_published_at.date().isoformat()
-        reviewers = list(self.reviewers.all())
+        reviewers = self.reviewer_list
         if self.last_reviewed and reviewers:
             data["lastReviewed"] = self.last_reviewed.isoformat()
             data["reviewedBy"] = [
@@ -252,8 +264,8 @@ class ConditionPage(RoutablePageMixin, MedicalReviewMixin, Page):
         context.setdefault("share_form", ShareForm())
         context["related"] = self.related_reading()
         context["up_next"] = self.next_page()
-        context["references"] = list(self.references.all())
-        context["reviewer_list"] = list(self.reviewers.all())
+        context["references"] = self.reference_list
+        context["reviewer_list"] = self.reviewer_list
         context["structured_data"] = self.structured_data(request)
         return context
 
@@ -284,7 +296,7 @@ class RelatedLink(Orderable):
     panels = [PageChooserPanel("page", ["conditions.ConditionPage", "conditions.SlideshowPage"])]
 
 
-class SlideshowIndexPage(Page):
+class SlideshowIndexPage(PublicPageMixin, Page):
     """/slideshows/: every slideshow."""
 
     intro = models.TextField(blank=True)
@@ -298,7 +310,7 @@ class SlideshowIndexPage(Page):
         return context
 
 
-class SlideshowPage(RoutablePageMixin, MedicalReviewMixin, Page):
+class SlideshowPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page):
     """Ordered slides ("8 myths about ..."); each slide has its own address: <slideshow>/<n>/."""
 
     summary = models.TextField(max_length=300)

@@ -4,8 +4,10 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
 
+from carepath.core.pagecache import PublicPageMixin
 
-class HomePage(Page):
+
+class HomePage(PublicPageMixin, Page):
     intro = models.TextField(blank=True)
     content_panels = Page.content_panels + [FieldPanel("intro")]
     max_count = 1
@@ -19,7 +21,7 @@ class HomePage(Page):
         return context
 
 
-class StandardPage(Page):
+class StandardPage(PublicPageMixin, Page):
     """A plain page: terms of use, privacy, about."""
 
     body = RichTextField(features=["h2", "h3", "bold", "italic", "ol", "ul", "link"])

@@ -34,6 +34,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from carepath.core.pagecache import invalidate
 from carepath.directory import search_index
 from carepath.directory.geo import zip_centroid
 from carepath.directory.models import (
@@ -454,6 +455,7 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
         result.rebuild_seconds = time.monotonic() - started
     elif repaired:
         search_index.refresh()
+    invalidate("directory")  # rows were written in bulk, without the signals that invalidate cached profiles
     return result
 
 

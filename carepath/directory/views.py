@@ -1,10 +1,16 @@
+import re
+
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
+from carepath.core.pagecache import mark_public
 from carepath.directory.models import Provider, ProviderReview, ProviderSpecialty, Taxonomy
 from carepath.directory.search import QueryError, parse_query, search_providers
+
+NEAR_ZIP_COOKIE = "near_zip"
+ZIP_RE = re.compile(r"[0-9]{5}")
 
 
 def searchable_specialties():
@@ -29,24 +35,33 @@ def find_a_doctor(request):
             errors[exc.parameter] = exc.message
         else:
             result = search_providers(query)
-            if query.place and query.place.zip5:
-                request.session["near_zip"] = query.place.zip5  # the guides' find-a-doctor box remembers it
+    remembered = request.COOKIES.get(NEAR_ZIP_COOKIE, "")
     context = {
         "specialties": searchable_specialties(),
         "params": request.GET,
-        "near_value": request.GET.get("near", request.session.get("near_zip", "")),
+        "near_value": request.GET.get("near", remembered if ZIP_RE.fullmatch(remembered) else ""),
         "query": query,
         "result": result,
         "errors": errors,
     }
-    return render(request, "directory/find_a_doctor.html", context, status=400 if errors else 200)
+    response = render(request, "directory/find_a_doctor.html", context, status=400 if errors else 200)
+    if query and query.place and query.place.zip5:
+        # Remembered in the reader's browser, not in a session: the guides' find-a-doctor box fills it in with
+        # site.js, so the cached guide pages stay the same for everyone.
+        response.set_cookie(
+            NEAR_ZIP_COOKIE, query.place.zip5, max_age=90 * 24 * 3600, samesite="Lax", secure=request.is_secure()
+        )
+    return response
 
 
 def provider_profile(request, npi):
     if not (len(npi) == 10 and npi.isdigit()):
         raise Http404("Not an NPI")
     provider = get_object_or_404(Provider, npi=npi, active=True)
-    return render_profile(request, provider)
+    response = render_profile(request, provider)
+    if request.method in ("GET", "HEAD"):
+        mark_public(response, ("content", "directory"))
+    return response
 
 
 def render_profile(request, provider, review_form=None, status=200):

@@ -2,6 +2,7 @@
 against a real server process with the demo library and a real SMTP server, checked with axe-core."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -209,3 +210,21 @@ def test_from_a_guide_to_a_specialist_and_a_confirmed_review(server, browser_smt
     page.goto(link)
     page.click("button[type=submit]")
     expect(page.locator(".flash")).to_contain_text("Your review is confirmed")
+
+
+def test_cached_page_scripts_fill_the_zip_and_break_no_content_security_rule(server, page):
+    """The guide's HTML is the same for everyone: site.js fills in the ZIP the search page remembered in a cookie,
+    and the strict Content-Security-Policy blocks nothing (the JSON-LD block is data, not script)."""
+    refused = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+    page.goto(f"{server}/find-a-doctor/?specialty=207X00000X&near=10001")
+    page.goto(f"{server}/conditions/muscle-atrophy/")
+    box = page.locator(".find-doctor").first
+    expect(box.locator("input[name=near]")).to_have_value("10001")
+    expect(box.locator("a[data-near-zip]")).to_have_attribute("href", re.compile(r"&near=10001$"))
+    assert page.locator('script[type="application/ld+json"]').count() == 1
+    page.goto(f"{server}/find-a-doctor/?specialty=207X00000X&near=10001")
+    page.locator(".provider-card h3 a").first.click()
+    page.wait_for_url("**/find-a-doctor/1999*/")
+    expect(page.locator("progress.bar").first).to_be_attached()
+    assert refused == []

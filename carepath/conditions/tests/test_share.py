@@ -12,10 +12,10 @@ SHARE_URL = "/conditions/muscle-atrophy/share/"
 
 
 def csrf_client():
-    """A browser-like client: CSRF enforced, token taken from the page's form."""
+    """A browser-like client: CSRF enforced, token fetched on demand as site.js does (cached pages carry none)."""
     client = Client(enforce_csrf_checks=True)
-    client.get("/conditions/muscle-atrophy/")
-    return client, client.cookies["csrftoken"].value
+    token = client.get("/csrf-token").json()["token"]
+    return client, token
 
 
 def share(client, token, ip="127.0.0.1", **data):

@@ -156,16 +156,20 @@ def test_openapi_schema_documents_the_providers_endpoint(client):
     assert {"specialty", "condition", "near", "radius", "min_rating", "accepting", "sort", "page"} <= names
 
 
-def test_page_lists_results_and_remembers_the_zip(client, real_only):
+def test_page_lists_results_and_remembers_the_zip_in_a_cookie(client, real_only):
     p = make_provider(ratings=[5, 4])
     response = client.get("/find-a-doctor/", {"specialty": "207X00000X", "near": "10001"})
     html = response.content.decode()
     assert response.status_code == 200
     assert f'href="/find-a-doctor/{p.npi}/"' in html
     assert "1 Orthopaedic Surgery provider within 25 miles of New York, NY 10001" in html
-    assert client.session["near_zip"] == "10001"
+    # Remembered in a cookie of the reader's own, not in a session: the (cached) guide stays the same for everyone
+    # and site.js fills the box in; the search page, never cached, fills it in itself.
+    assert response.cookies["near_zip"].value == "10001"
+    assert "sessionid" not in response.cookies
     guide = client.get("/conditions/muscle-atrophy/").content.decode()
-    assert 'value="10001"' in guide
+    assert "10001" not in guide and "data-near-zip" in guide
+    assert 'value="10001"' in client.get("/find-a-doctor/").content.decode()
 
 
 def test_demo_directory_answers_the_done_when_query(client):

@@ -1,0 +1,284 @@
+"""The page cache: a thin WSGI layer in front of Django that answers anonymous GET and HEAD requests for public pages
+from the cache (Redis when REDIS_URL is set, local memory otherwise) without running Django's middleware stack.
+
+What may be stored is decided inside Django, by the view: `mark_public(response, scopes)` opts a response in. The
+layer then stores it only when it is a 200 to a GET that carried no session or message cookie and the response sets no
+cookie, so a stored page can hold no CSRF token, session, flash message or anything else personal.
+
+Invalidation is by generation counters, one per scope ("content": pages, reviewers, glossary; "directory": providers
+and their reviews). An entry records the generations it was rendered under; a hit needs all of them to be current, so
+one increment invalidates every page of that scope at once, including the indexes and related links that list a
+changed page. The counters and the entry are read in one round trip. With Redis the counters live in Redis; with
+local memory (one cache per process) they are files under the var directory, so every worker on the machine sees a
+bump made by any of them.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import caches
+from django.utils.http import parse_etags
+
+MARK_HEADER = "X-Carepath-Page-Cache"
+SCOPES = ("content", "directory")
+PERSONAL_COOKIES = ("sessionid", "messages")
+# Browsers revalidate every time (cheap: a 304 from this layer), so a reader who just got a session (after sharing a
+# page, say) sees the page Django renders for them; shared caches (a CDN) may keep a page a few minutes.
+CACHE_CONTROL = "public, max-age=0, must-revalidate, s-maxage={s_maxage}"
+
+log = logging.getLogger("carepath.request")
+
+
+def mark_public(response, scopes=("content",)):
+    """Let the page cache store this response for anonymous readers, invalidated with the given scopes."""
+    response[MARK_HEADER] = " ".join(scopes)
+    response["Cache-Control"] = CACHE_CONTROL.format(s_maxage=settings.PAGE_CACHE_SHARED_MAX_AGE)
+    return response
+
+
+class CacheGenerations:
+    """The current generation of each scope, shared by every process that serves the site."""
+
+    def __init__(self, cache):
+        self.cache = cache
+        self.in_memory = cache.__class__.__name__ == "LocMemCache"
+        self.directory = Path(settings.PAGE_CACHE_GENERATION_DIR)
+        self.location = settings.CACHES[settings.PAGE_CACHE_ALIAS]["LOCATION"]
+        self.raw = None
+
+    def keys(self):
+        return [f"pagecache:gen:{scope}" for scope in SCOPES]
+
+    def from_values(self, values):
+        """The generations, given what the cache returned for keys() (ignored when the counters are files)."""
+        if self.in_memory:
+            return {scope: self._file_generation(scope) for scope in SCOPES}
+        return {scope: values.get(key) for scope, key in zip(SCOPES, self.keys(), strict=True)}
+
+    def current(self):
+        return self.from_values(self.cache.get_many(self.keys()) if not self.in_memory else {})
+
+    def read(self):
+        """current(), on the hot path: one MGET straight through redis-py (Django's wrapper costs several times the
+        round trip); Django stores integers unpickled, so the raw values are the counters."""
+        if self.in_memory:
+            return self.from_values({})
+        if self.raw is None:
+            import redis
+
+            self.raw = redis.Redis.from_url(self.location, socket_timeout=0.5, socket_connect_timeout=0.5)
+            self.raw_keys = [self.cache.make_key(key) for key in self.keys()]
+        values = self.raw.mget(self.raw_keys)
+        return {scope: None if v is None else int(v) for scope, v in zip(SCOPES, values, strict=True)}
+
+    def ensure(self, generations):
+        """Fill in a missing counter (never set, or evicted) with a value no stored entry can carry."""
+        for scope, key in zip(SCOPES, self.keys(), strict=True):
+            if generations[scope] is None and not self.in_memory:
+                self.cache.add(key, time.time_ns(), timeout=None)
+
+    def bump(self, scopes):
+        for scope in scopes:
+            if self.in_memory:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                target = self.directory / f"pagecache-{scope}"
+                temporary = target.with_name(f"{target.name}.{os.getpid()}.{time.time_ns()}")
+                temporary.write_text(str(time.time_ns()))
+                os.replace(temporary, target)  # a new inode each time: (inode, mtime) never repeats
+            else:
+                key = f"pagecache:gen:{scope}"
+                try:
+                    self.cache.incr(key)
+                except ValueError:  # the counter was never set or was evicted
+                    self.cache.set(key, time.time_ns(), timeout=None)
+
+    def _file_generation(self, scope):
+        try:
+            stat = os.stat(self.directory / f"pagecache-{scope}")
+        except FileNotFoundError:
+            return 0
+        return (stat.st_ino, stat.st_mtime_ns)
+
+
+def invalidate(*scopes):
+    """Make every stored page of these scopes stale (default: all). Called by the signal handlers on changes."""
+    if not settings.PAGE_CACHE_ENABLED:
+        return
+    CacheGenerations(caches[settings.PAGE_CACHE_ALIAS]).bump(scopes or SCOPES)
+
+
+class PageCacheMiddleware:
+    """WSGI middleware (not Django middleware): wrap the Django application with it in wsgi.py."""
+
+    def __init__(self, app):
+        self.app = app
+        self.cache = caches[settings.PAGE_CACHE_ALIAS]
+        self.generations = CacheGenerations(self.cache)
+        self.timeout = settings.PAGE_CACHE_TIMEOUT
+        # Each process keeps the pages it served last (unpickled), checked against the shared counters on every
+        # request; the shared cache behind it fills a process that has not seen a page yet.
+        self.local = OrderedDict()
+        self.local_size = settings.PAGE_CACHE_LOCAL_ENTRIES
+        self.lock = threading.Lock()
+        try:
+            self.generations.ensure(self.generations.current())
+        except Exception:
+            log.warning("page cache unavailable", exc_info=True)
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        method = environ["REQUEST_METHOD"]
+        outcome = "bypass"
+        if method in ("GET", "HEAD") and not _has_personal_cookie(environ.get("HTTP_COOKIE", "")):
+            key = _key(environ)
+            try:
+                generations = self.generations.read()
+                entry = self._lookup(key, generations)
+            except Exception:  # a cache outage must not take the site down; Django still answers
+                log.warning("page cache unavailable", exc_info=True)
+            else:
+                if entry:
+                    status, headers, body = self._answer(environ, entry["headers"], entry["body"], entry["etag"])
+                    start_response(status, [*headers, ("X-Page-Cache", "hit")])
+                    self._log(environ, status, started, "hit", len(body))
+                    return [body]
+                return self._store_on_the_way(environ, start_response, key, generations, started)
+        return self._pass(environ, start_response, started, outcome)
+
+    def _lookup(self, key, generations):
+        """The stored entry for this key if it was rendered under the current generations, else None."""
+        entry = self.local.get(key)
+        if entry is None or not _current(entry, generations):
+            entry = self.cache.get(key)
+            if entry is None or not _current(entry, generations):
+                return None
+            self._keep(key, entry)
+        return entry
+
+    def _keep(self, key, entry):
+        with self.lock:
+            self.local[key] = entry
+            self.local.move_to_end(key)
+            while len(self.local) > self.local_size:
+                self.local.popitem(last=False)
+
+    def _pass(self, environ, start_response, started, outcome):
+        state = {}
+
+        def recording_start_response(status, headers, exc_info=None):
+            state["status"] = status
+            headers = [(k, v) for k, v in headers if k != MARK_HEADER]
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, recording_start_response)
+        self._log(environ, state.get("status", "500"), started, outcome, None)
+        return result
+
+    def _store_on_the_way(self, environ, start_response, key, generations, started):
+        captured = {}
+
+        def capturing_start_response(status, headers, exc_info=None):
+            captured.update(status=status, headers=headers)
+            return lambda data: captured.setdefault("written", []).append(data)
+
+        result = self.app(environ, capturing_start_response)
+        status, headers = captured["status"], captured["headers"]
+        scopes = next((v.split() for k, v in headers if k == MARK_HEADER), None)
+        storable = (
+            scopes
+            and environ["REQUEST_METHOD"] == "GET"
+            and status.startswith("200")
+            and not any(k.lower() == "set-cookie" for k, _ in headers)
+        )
+        if not storable:  # streamed through untouched (a file download is never held in memory)
+            headers = [(k, v) for k, v in headers if k != MARK_HEADER]
+            write = start_response(status, headers)
+            for data in captured.get("written", []):
+                write(data)
+            self._log(environ, status, started, "miss", None)
+            return result
+        try:
+            body = b"".join([*captured.get("written", []), *result])
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        headers = [(k, v) for k, v in headers if k != MARK_HEADER]
+        outcome = "miss"
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        headers = [(k, v) for k, v in headers if k.lower() != "etag"] + [("ETag", etag)]
+        entry = {"headers": headers, "body": body, "etag": etag, "generations": {s: generations[s] for s in scopes}}
+        try:
+            if None in entry["generations"].values():
+                # A counter was never set or was evicted: set it, and store from the next request on (a bump made
+                # while this page was rendering must not be mistaken for the generation it was rendered under).
+                self.generations.ensure(generations)
+            else:
+                self.cache.set(key, entry, self.timeout)
+                self._keep(key, entry)
+                outcome = "store"
+        except Exception:
+            log.warning("page cache unavailable", exc_info=True)
+        status, headers, body = self._answer(environ, headers, body, etag, status)
+        start_response(status, [*headers, ("X-Page-Cache", "miss")])
+        self._log(environ, status, started, outcome, len(body))
+        return [body] if environ["REQUEST_METHOD"] != "HEAD" else [b""]
+
+    @staticmethod
+    def _answer(environ, headers, body, etag, status="200 OK"):
+        if etag in parse_etags(environ.get("HTTP_IF_NONE_MATCH", "")):
+            kept = {"cache-control", "etag", "vary", "content-location", "expires", "date"}
+            return "304 Not Modified", [(k, v) for k, v in headers if k.lower() in kept], b""
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return status, headers, b""
+        return status, headers, body
+
+    @staticmethod
+    def _log(environ, status, started, cache, size):
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "request",
+                extra={
+                    "method": environ["REQUEST_METHOD"],
+                    "path": environ.get("PATH_INFO", ""),
+                    "query": environ.get("QUERY_STRING", ""),
+                    "status": int(status[:3]),
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "cache": cache,
+                    "bytes": size,
+                    "remote": environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "")),
+                },
+            )
+
+
+def _current(entry, generations):
+    return all(generations[scope] == gen for scope, gen in entry["generations"].items())
+
+
+def _has_personal_cookie(header):
+    return any(f"{name}=" in header for name in PERSONAL_COOKIES)
+
+
+def _key(environ):
+    """Host, scheme as the proxy reports it, path and query: everything the page's HTML depends on."""
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
+    raw = json.dumps([scheme, environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING")])
+    return "pagecache:page:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+class PublicPageMixin:
+    """For Wagtail page types whose anonymous GET responses the page cache may store."""
+
+    page_cache_scopes = ("content",)
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD") and response.status_code == 200:
+            mark_public(response, self.page_cache_scopes)
+        return response

@@ -1,0 +1,412 @@
+"""The page cache in front of Django, driven through WSGI exactly as a server calls it, on real Redis and in memory."""
+
+import re
+import uuid
+from datetime import date
+from io import BytesIO
+from urllib.parse import urlencode
+
+import pytest
+import redis
+from django.core import signals
+from django.core.cache import caches
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
+
+from carepath.core.pagecache import PageCacheMiddleware
+
+pytestmark = pytest.mark.django_db
+REDIS_URL = "redis://127.0.0.1:6379/4"
+GUIDE = "/conditions/muscle-atrophy/"
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status_code = int(status[:3])
+        self.headers = headers
+        self.body = body
+        self.text = body.decode()
+
+    def header(self, name):
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def cookies(self):
+        return [v for k, v in self.headers if k.lower() == "set-cookie"]
+
+
+class WSGIClient:
+    """Calls the WSGI application with a plain environ, the way gunicorn or granian do."""
+
+    def __init__(self, app):
+        self.app = app
+        self.cookies = {}
+
+    def request(self, method, path, query="", body=b"", headers=None):
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "testserver",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": BytesIO(body),
+            "wsgi.errors": BytesIO(),
+            "CONTENT_LENGTH": str(len(body)),
+        }
+        if self.cookies:
+            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for name, value in (headers or {}).items():
+            environ[name] = value
+        captured = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            captured.update(status=status, headers=response_headers)
+
+        chunks = self.app(environ, start_response)
+        data = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+        response = Response(captured["status"], captured["headers"], data)
+        for cookie in response.cookies():
+            name, value = cookie.split(";", 1)[0].split("=", 1)
+            self.cookies[name] = value
+        return response
+
+    def get(self, path, query="", **headers):
+        return self.request("GET", path, query, headers=headers)
+
+    def post(self, path, data, **headers):
+        body = urlencode(data).encode()
+        return self.request(
+            "POST", path, body=body, headers={"CONTENT_TYPE": "application/x-www-form-urlencoded", **headers}
+        )
+
+
+@pytest.fixture(params=["redis", "locmem"])
+def backend(request, settings, tmp_path):
+    prefix = f"test-{uuid.uuid4().hex}"  # keys of this test's own: other suites may share the Redis database
+    if request.param == "redis":
+        pages = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}
+    else:
+        pages = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
+    settings.CACHES = {**settings.CACHES, "pages": pages}
+    settings.PAGE_CACHE_ENABLED = True
+    settings.PAGE_CACHE_GENERATION_DIR = tmp_path / "generations"
+    yield request.param
+    if request.param == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        caches["pages"].clear()
+
+
+@pytest.fixture
+def django_runs():
+    """How many requests reached Django (a hit must reach none)."""
+    seen = []
+
+    def count(**kwargs):
+        seen.append(1)
+
+    # As Django's own test client does: a request must not close the test's transaction's connection.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    signals.request_started.connect(count)
+    yield seen
+    signals.request_started.disconnect(count)
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def wsgi(backend, django_runs):
+    return WSGIClient(PageCacheMiddleware(WSGIHandler()))
+
+
+@pytest.fixture
+def commits(django_capture_on_commit_callbacks):
+    """Run the on-commit invalidations the way a committed transaction would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def assert_nothing_personal(response):
+    assert not response.cookies(), response.cookies()
+    assert not re.search(r'name="csrfmiddlewaretoken" value="[^"]', response.text)
+    assert "flash" not in response.text
+    assert "sessionid" not in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        GUIDE,
+        "/conditions/",
+        "/slideshows/",
+        "/slideshows/rheumatoid-arthritis-myths/",
+        "/slideshows/rheumatoid-arthritis-myths/2/",
+        "/",
+    ],
+)
+def test_anonymous_pages_are_stored_then_served_without_django(wsgi, django_runs, path):
+    first = wsgi.get(path)
+    assert first.status_code == 200
+    assert first.header("X-Page-Cache") == "miss"
+    assert first.header("Cache-Control").startswith("public, max-age=0, must-revalidate")
+    assert first.header("X-Carepath-Page-Cache") is None  # the internal mark never leaves
+    assert_nothing_personal(first)
+    assert len(django_runs) == 1
+
+    second = wsgi.get(path)
+    assert second.status_code == 200
+    assert second.header("X-Page-Cache") == "hit"
+    assert second.body == first.body
+    assert second.header("ETag") == first.header("ETag")
+    assert second.header("Content-Security-Policy") == first.header("Content-Security-Policy")
+    assert len(django_runs) == 1  # the hit never reached Django
+
+
+def test_provider_profile_is_cached(wsgi, django_runs):
+    from carepath.directory.models import Provider
+
+    npi = Provider.objects.filter(active=True).values_list("npi", flat=True).first()
+    first = wsgi.get(f"/find-a-doctor/{npi}/")
+    assert first.status_code == 200
+    assert_nothing_personal(first)
+    assert 'action="/find-a-doctor/' in first.text and "data-csrf" in first.text
+    assert wsgi.get(f"/find-a-doctor/{npi}/").header("X-Page-Cache") == "hit"
+    assert len(django_runs) == 1
+
+
+def test_etag_revalidation_answers_304_from_the_cache(wsgi, django_runs):
+    etag = wsgi.get(GUIDE).header("ETag")
+    assert etag
+    # On the storing response too: a browser revalidating the first copy it got.
+    not_modified = wsgi.get(GUIDE, HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304
+    assert not_modified.body == b""
+    assert not_modified.header("ETag") == etag
+    assert len(django_runs) == 1
+    assert wsgi.get(GUIDE, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
+    head = wsgi.request("HEAD", GUIDE)
+    assert head.status_code == 200 and head.body == b"" and head.header("X-Page-Cache") == "hit"
+
+
+def test_key_is_host_scheme_path_and_query(wsgi):
+    wsgi.get(GUIDE)
+    assert wsgi.get(GUIDE, query="utm_source=x").header("X-Page-Cache") == "miss"
+    assert wsgi.get(GUIDE, HTTP_X_FORWARDED_PROTO="https").header("X-Page-Cache") == "miss"
+    assert wsgi.get(GUIDE, HTTP_HOST="localhost").header("X-Page-Cache") == "miss"
+    assert wsgi.get(GUIDE).header("X-Page-Cache") == "hit"
+
+
+def test_readers_with_a_session_are_never_served_or_stored(wsgi, django_runs):
+    wsgi.get(GUIDE)
+    wsgi.cookies["sessionid"] = "abc"
+    response = wsgi.get(GUIDE)
+    assert response.status_code == 200 and response.header("X-Page-Cache") is None
+    assert len(django_runs) == 2
+    wsgi.cookies.pop("sessionid")
+    wsgi.cookies["messages"] = "x"
+    assert wsgi.get(GUIDE).header("X-Page-Cache") is None
+
+
+@pytest.mark.parametrize(
+    "path", ["/find-a-doctor/", "/find-a-doctor/?near=10001", "/healthz", "/readyz", "/csrf-token"]
+)
+def test_personal_and_live_answers_are_never_stored(wsgi, django_runs, path):
+    path, _, query = path.partition("?")
+    wsgi.get(path, query)
+    wsgi.cookies.clear()
+    assert wsgi.get(path, query).header("X-Page-Cache") is None
+    assert len(django_runs) == 2
+
+
+def test_a_share_refusal_is_not_stored_and_carries_its_own_token(wsgi, django_runs):
+    wsgi.get(GUIDE)
+    refused = wsgi.post(GUIDE + "share/", {"recipient": "not an address"})
+    # No token yet (JavaScript off): the form comes back filled in, with a token, to send again.
+    assert refused.status_code == 403
+    assert 'value="not an address"' in refused.text
+    assert re.search(r'name="csrfmiddlewaretoken" value="[^"]+"', refused.text)
+    assert wsgi.get(GUIDE).header("X-Page-Cache") == "hit"  # the cached copy still has no token
+
+
+def test_share_without_javascript_takes_one_more_click(wsgi, smtp):
+    from carepath.testing import wait_for
+
+    page = wsgi.get(GUIDE)
+    assert re.search(r'name="csrfmiddlewaretoken" value=""', page.text)
+    again = wsgi.post(GUIDE + "share/", {"recipient": "aunt.may@example.org", "note": "For you"})
+    assert again.status_code == 403
+    assert "please check the form and send it again" in again.text
+    assert wait_for(smtp, 1, seconds=0.3) == []  # nothing was sent on the tokenless request
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', again.text).group(1)
+    sent = wsgi.post(GUIDE + "share/", {"csrfmiddlewaretoken": token, "recipient": "aunt.may@example.org", "note": ""})
+    assert sent.status_code == 302
+    [(rcpt, _)] = wait_for(smtp, 1)
+    assert rcpt == ["aunt.may@example.org"]
+    # The reader now has a session (rate limit, flash message): Django answers them, and shows "Sent".
+    follow = wsgi.get(GUIDE)
+    assert follow.header("X-Page-Cache") is None
+    assert "Sent. We emailed a link" in follow.text
+
+
+def test_share_with_a_token_fetched_on_demand(wsgi, smtp):
+    """What site.js does: GET /csrf-token, then send the form with it."""
+    from carepath.testing import wait_for
+
+    wsgi.get(GUIDE)
+    token = wsgi.get("/csrf-token").text.split('"token": "')[1].split('"')[0]
+    sent = wsgi.post(GUIDE + "share/", {"csrfmiddlewaretoken": token, "recipient": "uncle@example.org", "note": ""})
+    assert sent.status_code == 302
+    assert len(wait_for(smtp, 1)) == 1
+
+
+def test_review_without_javascript_takes_one_more_click(wsgi, smtp):
+    from carepath.directory.models import Provider, ProviderReview
+    from carepath.testing import wait_for
+
+    provider = Provider.objects.filter(active=True).first()
+    form = {"stars": "4", "text": "Kind.", "display_name": "", "email": "r@example.org", "attested_visit": "on"}
+    again = wsgi.post(f"/find-a-doctor/{provider.npi}/review/", form)
+    assert again.status_code == 403
+    assert "please check the form and send it again" in again.text
+    assert not ProviderReview.objects.filter(provider=provider, email="r@example.org").exists()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', again.text).group(1)
+    sent = wsgi.post(f"/find-a-doctor/{provider.npi}/review/", {**form, "csrfmiddlewaretoken": token})
+    assert sent.status_code == 200 and "Check your email" in sent.text
+    assert len(wait_for(smtp, 1)) == 1
+
+
+def publish(page):
+    page.save_revision().publish()
+
+
+def test_publishing_a_guide_invalidates_it_its_index_and_pages_linking_it(wsgi, commits, guide):
+    from carepath.conditions.models import ConditionPage
+
+    linking = (
+        ConditionPage.objects.live().filter(up_next=guide).first()
+        or ConditionPage.objects.live().exclude(pk=guide.pk).first()
+    )
+    if linking.up_next_id != guide.pk:
+        linking.up_next = guide
+        publish(linking)
+    paths = [GUIDE, "/conditions/", linking.url, "/"]
+    for path in paths:
+        wsgi.get(path)
+        assert wsgi.get(path).header("X-Page-Cache") == "hit"
+    with commits():
+        guide.title = "Muscle wasting (atrophy)"
+        publish(guide)
+    for path in paths:
+        response = wsgi.get(path)
+        assert response.header("X-Page-Cache") == "miss", path
+        assert "Muscle wasting (atrophy)" in response.text, path
+
+
+def test_unpublishing_a_guide_takes_it_off_its_index(wsgi, commits, guide):
+    assert GUIDE in wsgi.get("/conditions/").text
+    wsgi.get(GUIDE)
+    with commits():
+        guide.unpublish()
+    assert wsgi.get(GUIDE).status_code == 404
+    assert GUIDE not in wsgi.get("/conditions/").text
+
+
+def test_a_change_to_a_medical_reviewer_reaches_the_pages_naming_them(wsgi, commits, guide):
+    from carepath.editorial.models import MedicalReviewer
+
+    with commits():
+        reviewer = MedicalReviewer.objects.create(name="Test Reviewer", credentials="MD")
+        guide.reviewers.add(reviewer)
+        guide.last_reviewed = date(2026, 1, 5)
+        guide.next_review_due = date(2027, 1, 5)
+        publish(guide)
+    assert "Test Reviewer, MD" in wsgi.get(GUIDE).text
+    assert wsgi.get(GUIDE).header("X-Page-Cache") == "hit"
+    with commits():
+        reviewer.credentials = "MD, FACS"
+        reviewer.save()
+    response = wsgi.get(GUIDE)
+    assert response.header("X-Page-Cache") == "miss"
+    assert "Test Reviewer, MD, FACS" in response.text
+
+
+def test_moderation_decisions_reach_the_provider_profile(wsgi, commits):
+    from carepath.directory.models import Provider, ProviderReview
+    from carepath.directory.reviews import approve_review, reject_review
+
+    provider = Provider.objects.filter(active=True, rating_count=0).first() or Provider.objects.first()
+    path = f"/find-a-doctor/{provider.npi}/"
+    before = wsgi.get(path).text
+    assert wsgi.get(path).header("X-Page-Cache") == "hit"
+    with commits():
+        review = ProviderReview.objects.create(
+            provider=provider,
+            stars=1,
+            text="Waited three hours.",
+            email="w@example.org",
+            status=ProviderReview.PENDING,
+            token="t-moderation",
+        )
+    assert "Waited three hours." not in wsgi.get(path).text  # pending reviews are not shown
+    with commits():
+        approve_review(review)
+    published = wsgi.get(path)
+    assert published.header("X-Page-Cache") == "miss"
+    assert "Waited three hours." in published.text and published.text != before
+    with commits():
+        reject_review(review, "Names a member of staff")
+    assert "Waited three hours." not in wsgi.get(path).text
+
+
+def test_a_stale_generation_is_never_served_after_the_counter_is_lost(wsgi, backend):
+    wsgi.get(GUIDE)
+    assert wsgi.get(GUIDE).header("X-Page-Cache") == "hit"
+    if backend == "redis":
+        caches["pages"].delete("pagecache:gen:content")  # evicted, or Redis restarted without its data
+    else:
+        from django.conf import settings
+
+        (settings.PAGE_CACHE_GENERATION_DIR / "pagecache-content").unlink(missing_ok=True)
+        from carepath.core.pagecache import invalidate
+
+        invalidate("content")
+    assert wsgi.get(GUIDE).header("X-Page-Cache") == "miss"
+
+
+def test_a_cache_outage_falls_back_to_django(settings, django_runs, tmp_path):
+    from carepath.testing import free_port
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "pages": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        },
+    }
+    settings.PAGE_CACHE_ENABLED = True
+    client = WSGIClient(PageCacheMiddleware(WSGIHandler()))
+    response = client.get(GUIDE)
+    assert response.status_code == 200 and "Muscle atrophy" in response.text
+
+
+def test_request_log_is_one_json_object(wsgi, caplog):
+    import json
+    import logging
+
+    from pythonjsonlogger.json import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="carepath.request"):
+        wsgi.get(GUIDE)
+        wsgi.get(GUIDE)
+    records = [r for r in caplog.records if r.name == "carepath.request"]
+    assert [r.cache for r in records] == ["store", "hit"]
+    line = json.loads(JsonFormatter("%(levelname)s %(name)s %(message)s").format(records[-1]))
+    assert line["path"] == GUIDE and line["status"] == 200 and line["cache"] == "hit" and line["ms"] >= 0
