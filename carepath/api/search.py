@@ -5,7 +5,7 @@ from typing import Literal
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from carepath.api.api import Error
+from carepath.api.api import Error, error
 from carepath.search.search import MAX_RESULTS, SearchQueryError, parse_query, search, suggest
 
 router = Router(tags=["search"])
@@ -49,10 +49,6 @@ class SuggestOut(Schema):
     results: list[SuggestionOut]
 
 
-def _error(exc):
-    return 400, {"error": {"parameter": exc.parameter, "message": exc.message}}
-
-
 @router.get("", response={200: SearchOut, 400: Error}, summary="Search guides and slideshows")
 def search_pages(request, params: Query[SearchParams]):
     """Best first: pages the query names through the vocabulary (names, lay words, abbreviations, codes,
@@ -60,10 +56,10 @@ def search_pages(request, params: Query[SearchParams]):
     try:
         query = parse_query(params.q)
     except SearchQueryError as exc:
-        return _error(exc)
+        return error(request, exc.parameter, exc.message)
     offset = (params.page - 1) * params.limit
     if offset >= MAX_RESULTS:
-        return _error(SearchQueryError(f"page {params.page} is past the first {MAX_RESULTS} results.", "page"))
+        return error(request, "page", f"page {params.page} is past the first {MAX_RESULTS} results.")
     result = search(query, limit=params.limit, offset=offset, request=request)
     return {
         "query": query.text,
@@ -88,7 +84,7 @@ def suggest_pages(request, params: Query[SuggestParams]):
     try:
         suggestions = suggest(params.q)
     except SearchQueryError as exc:
-        return _error(exc)
+        return error(request, exc.parameter, exc.message)
     return {
         "query": " ".join(params.q.split()),
         "results": [

@@ -115,9 +115,7 @@ def search(query, limit=10, offset=0, request=None):
     """Ranked hits for a parsed query; `limit` + `offset` at most MAX_RESULTS deep."""
     index = get_index()
     matches, corrections = match_concepts(query, index)
-    strong = sorted(
-        (m for m in matches.values() if m.score >= STRONG), key=lambda m: (-m.score, not m.concept.coded)
-    )
+    strong = sorted((m for m in matches.values() if m.score >= STRONG), key=lambda m: (-m.score, not m.concept.coded))
     expansions = _expansions(strong[:3])
     words = [corrections.get(stem(w), w) for w in query.words.split() if w not in QUESTION_WORDS]
     depth = min(offset + limit, MAX_RESULTS)
@@ -217,13 +215,14 @@ def _highlighter(words):
 def page_text(page):
     """The reader-visible text of a page, paragraph by paragraph: summary first. (Tags are cut with a regular
     expression: the text is only ever shown escaped, so this needs no HTML parser.)"""
-    texts = [page.summary]
+    texts = [page.summary]  # plain text, like the headings; only the blocks' "text" is rich text
     stream = page.body if isinstance(page, ConditionPage) else page.slides
     for block in stream.raw_data:
         value = block.get("value")
         if isinstance(value, dict):
-            texts += [value.get("heading") or "", value.get("text") or ""]
-    return [html.unescape(TAG_RE.sub("", BREAK_RE.sub("\n", t))).strip() for t in texts if t]
+            texts.append(value.get("heading") or "")
+            texts.append(html.unescape(TAG_RE.sub("", BREAK_RE.sub("\n", value.get("text") or ""))))
+    return [t.strip() for t in texts if t and t.strip()]
 
 
 def snippet(page, marks):

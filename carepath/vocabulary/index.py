@@ -144,9 +144,7 @@ class VocabularyIndex:
             concept_id = self.term_concept[term_id]
             if score > best.get(concept_id, (0.0, 0))[0]:
                 best[concept_id] = (score, term_id)
-        matches = [
-            ConceptMatch(self.concepts[c], round(score, 4), self.term_text[t]) for c, (score, t) in best.items()
-        ]
+        matches = [ConceptMatch(self.concepts[c], round(score, 4), self.term_text[t]) for c, (score, t) in best.items()]
         return _ranked(matches), corrections
 
     # Codes --------------------------------------------------------------------------------------------------

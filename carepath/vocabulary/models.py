@@ -45,6 +45,9 @@ class VocabularyVersion(models.Model):
 
     token = models.UUIDField(default=uuid.uuid4)
 
+    def __str__(self):
+        return str(self.token)
+
     @classmethod
     def bump(cls):
         token = uuid.uuid4()
