@@ -20,7 +20,7 @@ class SearchParams(Schema):
 
 class SearchHitOut(Schema):
     title: str
-    url: str
+    url: str = Field(description="the page's address on this site, as Wagtail gives it: /conditions/als/")
     type: Literal["guide", "slideshow"]
     score: float = Field(description="higher is better; above 1 for pages the query names (by vocabulary)")
     snippet: str = Field(description="HTML: escaped text of the page with <mark> around the matched words")
@@ -68,7 +68,7 @@ def search_pages(request, params: Query[SearchParams]):
         "results": [
             {
                 "title": hit.title,
-                "url": request.build_absolute_uri(hit.url),
+                "url": hit.url,
                 "type": hit.page_type,
                 "score": hit.score,
                 "snippet": str(hit.snippet),
@@ -87,8 +87,5 @@ def suggest_pages(request, params: Query[SuggestParams]):
         return error(request, exc.parameter, exc.message)
     return {
         "query": " ".join(params.q.split()),
-        "results": [
-            {"text": s.text, "title": s.title, "url": request.build_absolute_uri(s.url), "type": s.page_type}
-            for s in suggestions
-        ],
+        "results": [{"text": s.text, "title": s.title, "url": s.url, "type": s.page_type} for s in suggestions],
     }

@@ -13,7 +13,7 @@ SUGGEST = "/api/v1/search/suggest"
 def urls(client, q, **params):
     response = client.get(API, {"q": q, **params})
     assert response.status_code == 200, response.content
-    return [r["url"].removeprefix("http://testserver") for r in response.json()["results"]]
+    return [r["url"] for r in response.json()["results"]]
 
 
 def first(client, q):
@@ -46,7 +46,7 @@ def test_the_query_is_expanded_with_the_concepts_names(client):
     assert "amyotrophic lateral sclerosis" in data["expanded_with"]
     # Pages that only say "ALS" or "amyotrophic lateral sclerosis" are found through the expansion.
     assert len(data["results"]) > 1
-    found = [r["url"].removeprefix("http://testserver") for r in data["results"]]
+    found = [r["url"] for r in data["results"]]
     assert "/conditions/spinal-muscular-atrophy/" in found
 
 
@@ -139,7 +139,7 @@ def test_results_have_the_shape_product_md_names_best_first(client):
     for result in data["results"]:
         assert set(result) >= {"title", "url", "type", "score", "snippet"}
         assert result["type"] in ("guide", "slideshow")
-        assert result["url"].startswith("http://testserver/")
+        assert result["url"].startswith(("/conditions/", "/slideshows/"))
     scores = [r["score"] for r in data["results"]]
     assert scores == sorted(scores, reverse=True)
     types = {r["type"] for r in client.get(API, {"q": "rheumatoid arthritis myths"}).json()["results"]}
@@ -240,11 +240,11 @@ def test_search_finds_nothing_gracefully(client):
 
 def test_suggestions_complete_names_as_you_type(client):
     data = client.get(SUGGEST, {"q": "lou ge"}).json()
-    assert data["results"][0]["url"] == "http://testserver/conditions/als/"
+    assert data["results"][0]["url"] == "/conditions/als/"
     assert data["results"][0]["text"] == "Lou Gehrig's disease"
     # A word inside a name counts too, and each page is offered once.
     found = client.get(SUGGEST, {"q": "arthr"}).json()["results"]
-    assert "http://testserver/conditions/rheumatoid-arthritis/" in [s["url"] for s in found]
+    assert "/conditions/rheumatoid-arthritis/" in [s["url"] for s in found]
     assert len({s["url"] for s in found}) == len(found)
     assert {s["type"] for s in found} == {"guide", "slideshow"}
 
@@ -256,7 +256,7 @@ def test_suggestions_are_at_most_ten(client):
 
 def test_suggestions_know_codes_abbreviations_and_misspellings(client):
     def top(q):
-        return client.get(SUGGEST, {"q": q}).json()["results"][0]["url"].removeprefix("http://testserver")
+        return client.get(SUGGEST, {"q": q}).json()["results"][0]["url"]
 
     assert top("M06.9") == "/conditions/rheumatoid-arthritis/"
     assert top("PMR") == "/conditions/polymyalgia-rheumatica/"
