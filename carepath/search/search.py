@@ -6,6 +6,7 @@ spelling of one) come first, strongest match first; then pages that Wagtail's se
 expanded with the names of the concepts matched. `suggest` completes names as you type from memory alone."""
 
 import html
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ MAX_RESULTS = 100
 # A concept match at least this strong ranks above every plain full-text hit.
 STRONG = 0.5
 SNIPPET_LENGTH = 220
+SNIPPET_CANDIDATES = 40
 INDEX_TABLE = IndexEntry._meta.db_table
 FTS_TABLE = f"{INDEX_TABLE}_fts"
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -142,8 +144,9 @@ def search(query, limit=10, offset=0, request=None):
     window = ranked[offset:depth]
 
     ids, pages = [page_id for _, page_id, _ in window], {}
+    private = Page.objects.private_q()  # one query for the site's view restrictions, shared by both page types
     for model in (ConditionPage, SlideshowPage):
-        pages.update(model.objects.live().public().filter(pk__in=ids).in_bulk())
+        pages.update(model.objects.live().exclude(private).filter(pk__in=ids).in_bulk())
     marks = _highlighter(words), _highlighter([*words, *(w for name in expansions for w in fold(name).split())])
     hits = []
     for _, page_id, score in window:
@@ -206,13 +209,15 @@ def full_text_ids(words, expansions, limit):
         params = ["{title body} : (" + match + ")", *content_types, limit]
     elif backend_class == "modelsearch.backends.database.postgres.postgres.PostgresSearchBackend":
         tsquery = " | ".join("(" + " & ".join(f"'{t}'" for t in clause) + ")" for clause in clauses)
-        config = "%s::regconfig, " if backend.config else ""
+        # The query written out at each use (not joined as a row) so that the planner probes the GIN indexes.
+        q = "to_tsquery(%s::regconfig, %s)" if backend.config else "to_tsquery(%s)"
+        query_params = [backend.config, tsquery] if backend.config else [tsquery]
         sql = f"""
             SELECT e.object_id FROM {INDEX_TABLE} e
-            JOIN wagtailcore_page p ON p.id = e.object_id::integer, to_tsquery({config}%s) q
-            WHERE (e.title @@ q OR e.body @@ q) AND e.content_type_id IN (%s, %s) AND p.live
-            ORDER BY 3 * ts_rank(e.title, q) + ts_rank(e.body, q) DESC, p.id LIMIT %s"""
-        params = [*([backend.config] if backend.config else []), tsquery, *content_types, limit]
+            JOIN wagtailcore_page p ON p.id = e.object_id::integer
+            WHERE (e.title @@ {q} OR e.body @@ {q}) AND e.content_type_id IN (%s, %s) AND p.live
+            ORDER BY 3 * ts_rank(e.title, {q}) + ts_rank(e.body, {q}) DESC, p.id LIMIT %s"""
+        params = [*query_params, *query_params, *content_types, *query_params, *query_params, limit]
     else:
         parts = [PlainText(" ".join(clause), operator="and") for clause in clauses]
         pages = Page.objects.live().type(ConditionPage, SlideshowPage)
@@ -266,9 +271,10 @@ def snippet(page, marks):
     query_marks, marks = marks
     texts = page_text(page)
     best, best_count = (SENTENCE_RE.split(texts[0], maxsplit=1)[0] if texts else ""), (0, 0)
-    # Only paragraphs holding a match are cut into sentences: imported guides run to pages of text.
-    sentences = [s for t in texts if marks and marks.search(t) for s in SENTENCE_RE.split(t) if s.strip()]
-    for sentence in sentences:
+    # Only paragraphs holding a match are cut into sentences, and the first few dozen matching sentences
+    # are enough: imported guides run to pages of text.
+    sentences = (s for t in texts if marks and marks.search(t) for s in SENTENCE_RE.split(t) if marks.search(s))
+    for sentence in itertools.islice(sentences, SNIPPET_CANDIDATES):
         count = (
             len({m.group(0).lower() for m in query_marks.finditer(sentence)}) if query_marks else 0,
             len({m.group(0).lower() for m in marks.finditer(sentence)}),
