@@ -122,3 +122,6 @@ def providers(request, params: Query[ProviderParams]):
         "next": next_url,
         "results": [provider_json(request, p) for p in result.providers],
     }
+
+
+api.add_router("/search", "carepath.api.search.router")
