@@ -176,6 +176,10 @@ WAGTAILADMIN_BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt", "csv"]
+# Medical review: the workflow's approval publishes (the reviewer needs no publish permission of their own), and
+# an edit made while a review waits needs the reviewer to look again.
+WAGTAIL_FINISH_WORKFLOW_ACTION = "carepath.editorial.publishing.publish_approved_revision"
+WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 
 # Share by email: sends per client IP and per browser session in an hour.
 SHARE_RATE = env_str("SHARE_RATE", "5/h")
