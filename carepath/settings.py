@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "carepath.editorial.middleware.ReviewActionGuardMiddleware",
 ]
 
 ROOT_URLCONF = "carepath.urls"

@@ -104,7 +104,7 @@ class MedicalReviewer(index.Indexed, models.Model):
     def can_approve(self):
         return bool(self.user_id) and self.user.groups.filter(name=REVIEWERS_GROUP).exists()
 
-    def reviewed_pages(self):
+    def pages_reviewed(self):
         """Live pages whose current review record names this reviewer, most recently reviewed first."""
         from carepath.conditions.models import ConditionPage, SlideshowPage
 

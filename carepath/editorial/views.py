@@ -9,5 +9,5 @@ def reviewer_profile(request, slug):
     return render(
         request,
         "editorial/reviewer_profile.html",
-        {"reviewer": reviewer, "pages": reviewer.reviewed_pages()},
+        {"reviewer": reviewer, "pages": reviewer.pages_reviewed()},
     )

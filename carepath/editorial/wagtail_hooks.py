@@ -2,6 +2,7 @@
 "Medical review due" report and dashboard panel, and the history entry of a publication without review."""
 
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseForbidden
 from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin import messages
@@ -9,6 +10,7 @@ from wagtail.admin.menu import MenuItem
 
 from carepath.editorial.admin_views import ReviewDuePanel, ReviewDueReportView
 from carepath.editorial.checks import ERROR, check_glossary_term, check_page
+from carepath.editorial.middleware import REFUSED
 from carepath.editorial.models import MedicalReviewMixin
 from carepath.editorial.signals import UNREVIEWED_ACTION
 
@@ -23,30 +25,33 @@ def _refuse_crafted_requests(request, page_class, page=None):
     anyone else asking to publish, or to take a workflow action the task does not offer them, gets a 403 and
     nothing is saved."""
     if request.method != "POST" or not _reviewed_type(page_class):
-        return
+        return None
     if request.POST.get("action-publish") and not request.user.is_superuser:
-        raise PermissionDenied("Guides and slideshows are published by the Medical review workflow: submit it.")
+        return HttpResponseForbidden(
+            "Guides and slideshows are published by the Medical review workflow: submit the page for review."
+        )
     if request.POST.get("action-workflow-action") and page is not None:
         task = page.current_workflow_task
         wanted = request.POST.get("workflow-action-name")
         if task is None or wanted not in {name for name, _, _ in task.get_actions(page, request.user)}:
-            raise PermissionDenied("You cannot take this review action on this page.")
+            return HttpResponseForbidden(REFUSED)
+    return None
 
 
 @hooks.register("before_create_page")
 def refuse_publish_on_create(request, parent_page, page_class):
-    _refuse_crafted_requests(request, page_class)
+    return _refuse_crafted_requests(request, page_class)
 
 
 @hooks.register("before_edit_page")
 def refuse_publish_on_edit(request, page):
-    _refuse_crafted_requests(request, type(page.specific), page.specific)
+    return _refuse_crafted_requests(request, type(page.specific), page.specific)
 
 
 @hooks.register("construct_page_action_menu")
 def hide_publish_button(menu_items, request, context):
     page = context.get("page")
-    model = context.get("model") or (type(page.specific) if page is not None else None)
+    model = (page.specific_class or type(page)) if page is not None else None
     if model is not None and _reviewed_type(model) and not request.user.is_superuser:
         menu_items[:] = [item for item in menu_items if item.name != "action-publish"]
 
