@@ -79,8 +79,7 @@ class MedicalReviewer(index.Indexed, models.Model):
         return self.display_name
 
     def save(self, *args, **kwargs):
-        if not self.slug:
-            self.clean()
+        self.slug = self.slug or self.unique_slug()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -90,16 +89,18 @@ class MedicalReviewer(index.Indexed, models.Model):
     def display_name(self):
         return f"{self.name}, {self.credentials}"
 
+    def unique_slug(self):
+        base = slugify(self.name) or "reviewer"
+        slug, n = base, 1
+        while MedicalReviewer.objects.filter(slug=slug).exclude(pk=self.pk).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
     def clean(self):
         if not self.user_id:
             raise ValidationError({"user": "Choose the CMS account this reviewer approves reviews with."})
-        if not self.slug:
-            base = slugify(self.name) or "reviewer"
-            slug, n = base, 1
-            while MedicalReviewer.objects.filter(slug=slug).exclude(pk=self.pk).exists():
-                n += 1
-                slug = f"{base}-{n}"
-            self.slug = slug
+        self.slug = self.slug or self.unique_slug()
 
     def can_approve(self):
         return bool(self.user_id) and self.user.groups.filter(name=REVIEWERS_GROUP).exists()

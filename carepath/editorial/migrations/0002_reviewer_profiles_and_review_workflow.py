@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='medicalreviewer',
             name='slug',
-            field=models.SlugField(blank=True, help_text='Their page: /reviewers/<slug>/', max_length=200),
+            field=models.SlugField(blank=True, db_index=False, help_text='Their page: /reviewers/<slug>/', max_length=200),
         ),
         migrations.RunPython(fill_slugs, migrations.RunPython.noop),
         migrations.AlterField(

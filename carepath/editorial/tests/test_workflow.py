@@ -259,3 +259,28 @@ def test_the_dashboard_lists_the_review_queue_for_a_reviewer(client, editor, rev
     submit_new_guide(client, editor)
     html = as_user(client, reviewer).get("/admin/").content.decode()
     assert "Test condition" in html and "Medical review due" in html
+
+
+@pytest.mark.parametrize(
+    "credentials, message",
+    [("", "needs credentials"), ("Dr", "None of Dr is a clinical credential"), ("FACS", "None of FACS")],
+)
+def test_a_reviewer_profile_needs_clinical_credentials(credentials, message, reviewer):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        MedicalReviewer(user=reviewer, name="No Letters", credentials=credentials).full_clean()
+    assert message in " ".join(exc.value.message_dict["credentials"])
+    MedicalReviewer(user=make_user("np"), name="Nurse Practitioner", credentials="NP, FAANP").full_clean()
+
+
+def test_a_reviewer_profile_names_its_cms_account():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as exc:
+        MedicalReviewer(name="No Account", credentials="MD").full_clean()
+    assert "user" in exc.value.message_dict
+
+
+def test_an_unknown_reviewer_page_is_404(client):
+    assert client.get("/reviewers/nobody-here/").status_code == 404
