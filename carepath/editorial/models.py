@@ -25,6 +25,9 @@ CLINICAL_CREDENTIALS = (
 _CREDENTIAL_KEYS = {c.upper().replace("-", "").replace(".", ""): c for c in CLINICAL_CREDENTIALS}
 
 
+NO_CREDENTIALS = "A medical reviewer needs credentials (MD, DO, NP, PA, RN, PharmD, PT, ...)."
+
+
 def credential_tokens(value):
     return [t for t in re.split(r"[\s,;/]+", value or "") if t]
 
@@ -32,7 +35,7 @@ def credential_tokens(value):
 def validate_credentials(value):
     tokens = credential_tokens(value)
     if not tokens:
-        raise ValidationError("A medical reviewer needs credentials (MD, DO, NP, PA, RN, PharmD, PT, ...).")
+        raise ValidationError(NO_CREDENTIALS)
     if not any(t.upper().replace("-", "").replace(".", "") in _CREDENTIAL_KEYS for t in tokens):
         raise ValidationError(
             "None of %(given)s is a clinical credential; give at least one of MD, DO, NP, PA, RN, PharmD, PT, "
@@ -55,7 +58,10 @@ class MedicalReviewer(index.Indexed, models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True, blank=True, help_text="Their page: /reviewers/<slug>/")
     credentials = models.CharField(
-        max_length=100, validators=[validate_credentials], help_text="For example: MD, FACS or PharmD"
+        max_length=100,
+        validators=[validate_credentials],
+        help_text="For example: MD, FACS or PharmD",
+        error_messages={"blank": NO_CREDENTIALS},
     )
     specialty = models.CharField(max_length=200, blank=True)
     bio = models.TextField(max_length=600, blank=True, help_text="Two or three plain sentences")

@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='medicalreviewer',
             name='credentials',
-            field=models.CharField(help_text='For example: MD, FACS or PharmD', max_length=100, validators=[carepath.editorial.models.validate_credentials]),
+            field=models.CharField(error_messages={'blank': 'A medical reviewer needs credentials (MD, DO, NP, PA, RN, PharmD, PT, ...).'}, help_text='For example: MD, FACS or PharmD', max_length=100, validators=[carepath.editorial.models.validate_credentials]),
         ),
         migrations.CreateModel(
             name='MedicalReview',
