@@ -284,3 +284,16 @@ def test_a_reviewer_profile_names_its_cms_account():
 
 def test_an_unknown_reviewer_page_is_404(client):
     assert client.get("/reviewers/nobody-here/").status_code == 404
+
+
+def test_the_medical_review_workflow_is_the_default_for_guides_and_slideshows_and_set_up_once():
+    from wagtail.models import Workflow, WorkflowPage
+
+    from carepath.conditions.models import SlideshowPage
+    from carepath.editorial.workflow import ensure_review_workflow
+
+    assert ConditionPage.objects.get(slug="gout").get_workflow().name == "Medical review"
+    assert SlideshowPage.objects.first().get_workflow().name == "Medical review"
+    before = (Workflow.objects.count(), WorkflowPage.objects.count(), Group.objects.count())
+    ensure_review_workflow()
+    assert (Workflow.objects.count(), WorkflowPage.objects.count(), Group.objects.count()) == before
