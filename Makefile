@@ -34,8 +34,11 @@ test: install
 lint: install
 	$(BIN)/ruff check carepath
 
+# The demo files, then `carepath check_content` over the library loaded into a throwaway SQLite database.
 check-content: install
 	$(BIN)/python -m carepath.conditions.demo.check
+	tmp=$$(mktemp -d) && export CAREPATH_VAR_DIR=$$tmp DEBUG=true && $(BIN)/carepath migrate --noinput -v0 && \
+	  $(BIN)/carepath load_demo -v0 && $(BIN)/carepath check_content; status=$$?; rm -rf $$tmp; exit $$status
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "carepath.editorial.middleware.ReviewActionGuardMiddleware",
 ]
 
 ROOT_URLCONF = "carepath.urls"
@@ -228,6 +229,10 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 VOCABULARY_RECHECK_SECONDS = env_int("VOCABULARY_RECHECK_SECONDS", 2)
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt", "csv"]
+# Medical review: the workflow's approval publishes (the reviewer needs no publish permission of their own), and
+# an edit made while a review waits needs the reviewer to look again.
+WAGTAIL_FINISH_WORKFLOW_ACTION = "carepath.editorial.publishing.publish_approved_revision"
+WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 
 # Share by email: sends per client IP and per browser session in an hour.
 SHARE_RATE = env_str("SHARE_RATE", "5/h")

@@ -8,6 +8,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from carepath.core.views import csrf_token, healthz, readyz
 from carepath.directory.reviews import confirm_review_view, submit_review
 from carepath.directory.views import find_a_doctor, provider_profile
+from carepath.editorial.views import reviewer_profile
 from carepath.search.views import search_page
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("find-a-doctor/reviews/confirm/<str:token>/", confirm_review_view, name="review_confirm"),
     path("find-a-doctor/<str:npi>/", provider_profile, name="provider_profile"),
     path("find-a-doctor/<str:npi>/review/", submit_review, name="review_submit"),
+    path("reviewers/<slug:slug>/", reviewer_profile, name="reviewer_profile"),
 ]
 
 if settings.SERVE_MEDIA:

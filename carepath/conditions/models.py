@@ -17,7 +17,7 @@ from wagtail.snippets.models import register_snippet
 from carepath.conditions import vocab
 from carepath.conditions.blocks import ConditionBodyBlock, SlideBlock
 from carepath.core.pagecache import PublicPageMixin
-from carepath.editorial.models import MedicalReviewMixin, ReviewedPageForm, review_panel
+from carepath.editorial.models import MedicalReviewMixin, review_panel
 
 SPLIT_RE = re.compile(r"[\s,;]+")
 
@@ -149,7 +149,6 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
     ]
     parent_page_types = ["conditions.ConditionIndexPage"]
     subpage_types = []
-    base_form_class = ReviewedPageForm
 
     @property
     def also_called_names(self):
@@ -243,7 +242,13 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
         if self.last_reviewed and reviewers:
             data["lastReviewed"] = self.last_reviewed.isoformat()
             data["reviewedBy"] = [
-                {"@type": "Person", "name": r.name, "honorificSuffix": r.credentials} for r in reviewers
+                {
+                    "@type": "Person",
+                    "name": r.name,
+                    "honorificSuffix": r.credentials,
+                    "url": request.build_absolute_uri(r.get_absolute_url()),
+                }
+                for r in reviewers
             ]
         return data
 
@@ -331,7 +336,6 @@ class SlideshowPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
     search_fields = Page.search_fields + [index.SearchField("summary"), index.SearchField("slides")]
     parent_page_types = ["conditions.SlideshowIndexPage"]
     subpage_types = []
-    base_form_class = ReviewedPageForm
 
     @path("")
     def first_slide(self, request):

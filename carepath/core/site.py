@@ -5,6 +5,7 @@ from wagtail.models import Page, Site
 
 from carepath.conditions.models import ConditionIndexPage, SlideshowIndexPage
 from carepath.core.models import HomePage, StandardPage
+from carepath.editorial.workflow import ensure_review_workflow
 
 TERMS_BODY = """<p>CarePath gives general health information in plain language. It is not medical advice,
 and it does not replace a visit to a doctor, nurse or other health professional. Always ask a health professional
@@ -58,4 +59,5 @@ def ensure_site_structure():
         home.add_child(instance=SlideshowIndexPage(title="Slideshows", slug="slideshows"))
     if "terms" not in children:
         home.add_child(instance=StandardPage(title="Terms of use", slug="terms", body=TERMS_BODY))
+    ensure_review_workflow()
     return home

@@ -39,9 +39,13 @@ def browser_smtp():
     controller.stop()
 
 
+MANAGE = [sys.executable, "-m", "carepath.manage"]
+
+
 @pytest.fixture(scope="module")
-def server(browser_smtp, tmp_path_factory):
-    """`carepath runserver` on a fresh SQLite database holding the demo library, e-mail going to the SMTP server."""
+def site_env(browser_smtp, tmp_path_factory):
+    """The environment of the browser tests' site: a fresh SQLite database under its own var/, e-mail going to
+    the SMTP server. `carepath <command>` run with it acts on the site the browser sees."""
     controller, _ = browser_smtp
     var = tmp_path_factory.mktemp("browser-site")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
@@ -51,7 +55,14 @@ def server(browser_smtp, tmp_path_factory):
         EMAIL_URL=f"smtp://127.0.0.1:{controller.port}",
         DJANGO_SETTINGS_MODULE="carepath.settings",
     )
-    manage = [sys.executable, "-m", "carepath.manage"]
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(site_env):
+    """`carepath runserver` on the site's fresh SQLite database holding the demo library."""
+    env, var = site_env, site_env["CAREPATH_VAR_DIR"]
+    manage = MANAGE
     for command in (["migrate", "--noinput", "-v0"], ["load_demo", "-v0"]):
         subprocess.run(manage + command, env=env, check=True, timeout=300)
     port = free_port()
@@ -265,4 +276,54 @@ def test_search_page_results_and_messages_are_accessible(server, page):
     assert serious_violations(page) == []
     page.goto(f"{server}/search/?q=%3F%21")
     expect(page.locator("#search-error")).to_contain_text("only of punctuation")
+
+
+REVIEW_SETUP = """
+from django.contrib.auth.models import Group, User
+from wagtail.models import Workflow
+from carepath.conditions.models import ConditionPage
+from carepath.editorial.models import MedicalReviewer
+editor = User.objects.create_user("browser-editor", password="editor-pass-1")
+editor.groups.add(Group.objects.get(name="Editors"))
+reviewer = User.objects.create_user("browser-reviewer", password="reviewer-pass-1")
+reviewer.groups.add(Group.objects.get(name="Medical reviewers"))
+MedicalReviewer.objects.create(user=reviewer, name="Test Reviewer (synthetic)", credentials="MD")
+page = ConditionPage.objects.get(slug="gout")
+page.summary = page.summary + " "
+page.save_revision(user=editor)
+page.get_workflow().start(page, editor)
+"""
+
+
+def test_a_reviewer_approves_a_guide_in_the_admin_and_the_page_shows_the_review(server, site_env, page):
+    subprocess.run(MANAGE + ["shell", "-c", REVIEW_SETUP], env=site_env, check=True, timeout=120)
+    page.goto(f"{server}/conditions/gout/")
+    expect(page.locator(".review-line")).to_contain_text("Not yet medically reviewed")
+
+    page.goto(f"{server}/admin/login/")
+    page.fill("#id_username", "browser-reviewer")
+    page.fill("#id_password", "reviewer-pass-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/admin/")
+    row = page.locator("section", has_text="Awaiting your review").locator("tr", has_text="Gout")
+    row.get_by_role("button", name="Actions").click()
+    row.get_by_role("button", name="Approve").click()
+    comment = page.locator(".modal textarea[name=comment]")
+    expect(comment).to_be_visible()
+    comment.fill("Checked against the cited sources.")
+    # Submit the modal's form as its button does; a click can land while the modal is still fading in.
+    page.locator(".modal form").evaluate("form => form.requestSubmit()")
+    # The approval publishes the page, then the dashboard reloads without it.
+    queue = page.locator("section", has_text="Awaiting your review").locator("tr", has_text="Gout")
+    expect(queue).to_have_count(0, timeout=60_000)
+
+    page.goto(f"{server}/conditions/gout/")
+    line = page.locator(".review-line")
+    expect(line).to_contain_text("Medically reviewed by Test Reviewer (synthetic), MD on")
+    expect(line).to_contain_text("Next review due")
+    expect(line.locator("a")).to_have_attribute("href", "/reviewers/test-reviewer-synthetic/")
+    assert serious_violations(page) == []
+    line.locator("a").click()
+    expect(page.locator("h1")).to_have_text("Test Reviewer (synthetic), MD")
+    expect(page.locator(".reviewer")).to_contain_text("Gout")
     assert serious_violations(page) == []

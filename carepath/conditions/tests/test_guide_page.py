@@ -76,13 +76,20 @@ def test_reviewed_page_shows_reviewer_dates_and_structured_review(client):
     guide.next_review_due = datetime.date(2029, 3, 2)
     guide.save()
     html = render(client, "/conditions/gout/")
-    assert "Medically reviewed by Test Reviewer, MD" in html
+    assert f'Medically reviewed by <a href="/reviewers/{reviewer.slug}/">Test Reviewer, MD</a>' in html
     assert "March 2, 2026" in html and "Next review due" in html
     assert "Not yet medically reviewed" not in html
     assert "due for medical review" not in html
     data = json_ld(html)
     assert data["lastReviewed"] == "2026-03-02"
-    assert data["reviewedBy"] == [{"@type": "Person", "name": "Test Reviewer", "honorificSuffix": "MD"}]
+    assert data["reviewedBy"] == [
+        {
+            "@type": "Person",
+            "name": "Test Reviewer",
+            "honorificSuffix": "MD",
+            "url": f"http://testserver/reviewers/{reviewer.slug}/",
+        }
+    ]
 
 
 def test_overdue_review_is_shown_to_readers(client):

@@ -17,6 +17,9 @@ class Command(BaseCommand):
         from carepath.conditions.models import ConditionPage
 
         if if_empty and ConditionPage.objects.exists():
+            from carepath.core.site import ensure_site_structure
+
+            ensure_site_structure()  # a site from before the Medical review workflow gets it
             self.stdout.write("Condition guides exist already; the demo library was not loaded.")
             return
         try:
