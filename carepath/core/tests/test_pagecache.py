@@ -319,15 +319,22 @@ def test_unpublishing_a_guide_takes_it_off_its_index(wsgi, commits, guide):
     assert GUIDE not in wsgi.get("/conditions/").text
 
 
-def test_a_change_to_a_medical_reviewer_reaches_the_pages_naming_them(wsgi, commits, guide):
-    from carepath.editorial.models import MedicalReviewer
+def test_a_change_to_a_medical_reviewer_reaches_the_pages_naming_them(wsgi, commits, guide, django_user_model):
+    from carepath.editorial.models import MedicalReview, MedicalReviewer
 
     with commits():
-        reviewer = MedicalReviewer.objects.create(name="Test Reviewer", credentials="MD")
-        guide.reviewers.add(reviewer)
-        guide.last_reviewed = date(2026, 1, 5)
-        guide.next_review_due = date(2027, 1, 5)
-        publish(guide)
+        user = django_user_model.objects.create_user("cache-reviewer", password="unused-password-1")
+        reviewer = MedicalReviewer.objects.create(user=user, name="Test Reviewer", credentials="MD")
+        # A page's review record comes from the approval of the revision published (the Medical review workflow).
+        revision = guide.save_revision()
+        MedicalReview.objects.create(
+            page=guide,
+            revision=revision,
+            reviewer=reviewer,
+            reviewed_on=date(2026, 1, 5),
+            next_review_due=date(2027, 1, 5),
+        )
+        revision.publish()
     assert "Test Reviewer, MD" in wsgi.get(GUIDE).text
     assert wsgi.get(GUIDE).header("X-Page-Cache") == "hit"
     with commits():
