@@ -19,6 +19,7 @@ install: $(STAMP)
 run: install
 	DEBUG=true $(BIN)/carepath migrate --noinput
 	DEBUG=true $(BIN)/carepath load_demo --if-empty
+	DEBUG=true $(BIN)/carepath build_vocabulary --if-empty
 	DEBUG=true $(BIN)/carepath runserver 127.0.0.1:$(PORT)
 
 # The whole suite, on SQLite unless DATABASE_URL names another database.

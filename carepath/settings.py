@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "carepath.conditions",
     "carepath.directory",
     "carepath.editorial",
+    "carepath.vocabulary",
+    "carepath.search",
     "carepath.api",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -174,6 +176,8 @@ LOGGING = {
 WAGTAIL_SITE_NAME = env_str("SITE_NAME", "CarePath")
 WAGTAILADMIN_BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# Seconds a process trusts its in-memory search vocabulary before asking the database whether it changed.
+VOCABULARY_RECHECK_SECONDS = env_int("VOCABULARY_RECHECK_SECONDS", 2)
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt", "csv"]
 

@@ -8,6 +8,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from carepath.core.views import healthz
 from carepath.directory.reviews import confirm_review_view, submit_review
 from carepath.directory.views import find_a_doctor, provider_profile
+from carepath.search.views import search_page
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("sitemap.xml", sitemap),
     path("api/", include("carepath.api.urls")),
+    path("search/", search_page, name="search"),
     path("find-a-doctor/", find_a_doctor, name="find_a_doctor"),
     path("find-a-doctor/reviews/confirm/<str:token>/", confirm_review_view, name="review_confirm"),
     path("find-a-doctor/<str:npi>/", provider_profile, name="provider_profile"),

@@ -114,3 +114,6 @@ def providers(request, params: Query[ProviderParams]):
         following["page"] = str(query.page + 1)
         next_url = request.build_absolute_uri(f"{request.path}?{following.urlencode()}")
     return {"count": result.count, "next": next_url, "results": [provider_json(request, p) for p in result.providers]}
+
+
+api.add_router("/search", "carepath.api.search.router")

@@ -209,3 +209,41 @@ def test_from_a_guide_to_a_specialist_and_a_confirmed_review(server, browser_smt
     page.goto(link)
     page.click("button[type=submit]")
     expect(page.locator(".flash")).to_contain_text("Your review is confirmed")
+
+
+def test_header_search_suggests_as_you_type_and_opens_the_guide(server, page):
+    page.goto(f"{server}/conditions/")
+    box = page.locator("#site-search-q")
+    box.click()
+    box.press_sequentially("lou geh", delay=40)
+    option = page.locator("#site-search-suggestions [role=option]").first
+    expect(option).to_contain_text("Lou Gehrig's disease")
+    expect(box).to_have_attribute("aria-expanded", "true")
+    assert serious_violations(page) == []
+    option.click()
+    page.wait_for_url("**/conditions/als/")
+    expect(page.locator("h1")).to_have_text("ALS (amyotrophic lateral sclerosis)")
+
+    # The keyboard alone: type, arrow down to the first suggestion, Enter.
+    box = page.locator("#site-search-q")
+    box.fill("")
+    box.press_sequentially("rheumatiod", delay=40)
+    expect(page.locator("#site-search-suggestions [role=option]").first).to_be_visible()
+    box.press("ArrowDown")
+    expect(box).to_have_attribute("aria-activedescendant", "site-search-q-option-0")
+    box.press("Enter")
+    page.wait_for_url("**/conditions/rheumatoid-arthritis/")
+
+
+def test_search_page_results_and_messages_are_accessible(server, page):
+    page.goto(f"{server}/")
+    page.fill("#site-search-q", "rheumatiod arthritis")
+    page.press("#site-search-q", "Enter")  # no suggestion chosen: the form goes to /search/
+    page.wait_for_url("**/search/?q=rheumatiod+arthritis")
+    expect(page.locator(".did-you-mean")).to_contain_text("Did you mean rheumatoid arthritis?")
+    expect(page.locator(".search-result h3 a").first).to_have_text("Rheumatoid arthritis")
+    expect(page.locator(".snippet mark").first).to_be_visible()
+    assert serious_violations(page) == []
+    page.goto(f"{server}/search/?q=%3F%21")
+    expect(page.locator("#search-error")).to_contain_text("only of punctuation")
+    assert serious_violations(page) == []

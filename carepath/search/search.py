@@ -1,0 +1,252 @@
+"""Site search over guides and slideshows: the one module the page, the API and the benchmarks call.
+
+A query is read once (`parse_query`, raising `SearchQueryError` naming `q`), then `search` ranks pages in two
+tiers: pages whose vocabulary concept the query names (a name, an abbreviation, a lay synonym, a code, or a near
+spelling of one) come first, strongest match first; then pages that Wagtail's search backend finds for the words,
+expanded with the names of the concepts matched. `suggest` completes names as you type from memory alone."""
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from wagtail.models import Page
+from wagtail.search.backends import get_search_backend
+from wagtail.search.query import Or, PlainText
+
+from carepath.conditions.models import ConditionPage, SlideshowPage
+from carepath.vocabulary.build import PARENS_RE
+from carepath.vocabulary.index import as_icd_code, get_index
+from carepath.vocabulary.text import QUESTION_WORDS, fold, query_tokens, stem
+
+MAX_QUERY_LENGTH = 200
+MAX_RESULTS = 100
+# A concept match at least this strong ranks above every plain full-text hit.
+STRONG = 0.5
+SNIPPET_LENGTH = 220
+SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+BREAK_RE = re.compile(r"</?(?:p|li|ul|ol|h[1-6]|br)\b[^>]*>", re.IGNORECASE)
+TAG_RE = re.compile(r"<[^>]*>")
+
+
+class SearchQueryError(ValueError):
+    def __init__(self, message, parameter="q"):
+        super().__init__(message)
+        self.parameter, self.message = parameter, message
+
+
+@dataclass
+class SearchQuery:
+    text: str
+    codes: list = field(default_factory=list)  # ICD-10-CM codes without their dot
+    words: str = ""  # the rest of the query, folded
+
+
+@dataclass
+class SearchHit:
+    title: str
+    url: str
+    page_type: str
+    score: float
+    snippet: str  # HTML: escaped text with <mark> around the matched words
+
+
+@dataclass
+class SearchResult:
+    query: SearchQuery
+    hits: list
+    did_you_mean: str | None = None
+    concepts: list = field(default_factory=list)  # names of the concepts the query was expanded with
+
+
+@dataclass
+class Suggestion:
+    text: str  # the name that matched what was typed
+    title: str
+    url: str
+    page_type: str
+
+
+def parse_query(raw):
+    """The query as typed, checked: not empty, at most 200 characters, some letters or digits."""
+    text = " ".join((raw or "").split())
+    if not text:
+        raise SearchQueryError("Type what you are looking for, such as a condition, a symptom or a code (M06.9).")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise SearchQueryError(
+            f"A search can be at most {MAX_QUERY_LENGTH} characters; this one has {len(text)}. Try a few key words."
+        )
+    codes, words = [], []
+    for word in text.split():
+        code = as_icd_code(word)
+        (codes if code else words).append(code or word)
+    folded = fold(" ".join(words))
+    if not folded and not codes:
+        raise SearchQueryError("Use letters or numbers: a search made only of punctuation finds nothing.")
+    return SearchQuery(text=text, codes=codes, words=folded)
+
+
+def match_concepts(query, index=None):
+    """{page_id: ConceptMatch} for the concepts the query names, and {word: correction}."""
+    index = index or get_index()
+    matches, corrections = {}, {}
+    unmatched_codes = []
+    for code in query.codes:
+        found = index.match_code(code)
+        if not found:
+            unmatched_codes.append(code)  # "B12" has a code's shape but is a word here
+        for match in found:
+            _keep_best(matches, match)
+    words = query_tokens(" ".join([query.words, *(c.lower() for c in unmatched_codes)]))
+    found, corrections = index.match_words(words)
+    for match in found:
+        _keep_best(matches, match)
+    return matches, corrections
+
+
+def _keep_best(matches, match):
+    held = matches.get(match.concept.page_id)
+    if held is None or match.score > held.score:
+        matches[match.concept.page_id] = match
+
+
+def search(query, limit=10, offset=0, request=None):
+    """Ranked hits for a parsed query; `limit` + `offset` at most MAX_RESULTS deep."""
+    index = get_index()
+    matches, corrections = match_concepts(query, index)
+    strong = sorted((m for m in matches.values() if m.score >= STRONG), key=lambda m: (-m.score, not m.concept.coded))
+    expansions = _expansions(strong[:3])
+    words = [corrections.get(stem(w), w) for w in query.words.split() if w not in QUESTION_WORDS]
+    depth = min(offset + limit, MAX_RESULTS)
+    found = full_text_ids(" ".join(words), expansions, depth)
+    text_rank = {page_id: 1.0 - i / max(len(found), 1) for i, page_id in enumerate(found)}
+
+    ranked = []
+    for page_id in set(matches) | set(found):
+        match, text = matches.get(page_id), text_rank.get(page_id, 0.0)
+        vocabulary = match.score if match else 0.0
+        if vocabulary >= STRONG:
+            key = (1, round(vocabulary, 2), match.concept.coded, text)
+            score = 1.0 + vocabulary
+        else:
+            score = (0.5 * vocabulary + text) / 1.5
+            key = (0, round(score, 4), False, text)
+        ranked.append((key, page_id, score))
+    ranked.sort(key=lambda r: (r[0], -r[1]), reverse=True)
+    window = ranked[offset:depth]
+
+    ids, pages = [page_id for _, page_id, _ in window], {}
+    for model in (ConditionPage, SlideshowPage):
+        pages.update(model.objects.live().public().filter(pk__in=ids).in_bulk())
+    marks = _highlighter(words), _highlighter([*words, *(w for name in expansions for w in fold(name).split())])
+    hits = []
+    for _, page_id, score in window:
+        page = pages.get(page_id)
+        if page is None:  # unpublished since this process read the vocabulary
+            continue
+        hits.append(
+            SearchHit(
+                title=page.title,
+                url=page.get_url(request),
+                page_type="slideshow" if isinstance(page, SlideshowPage) else "guide",
+                score=round(score, 4),
+                snippet=snippet(page, marks),
+            )
+        )
+    did_you_mean = None
+    if corrections and strong:
+        did_you_mean = " ".join(corrections.get(stem(w), w) for w in fold(query.text).split())
+    return SearchResult(query=query, hits=hits, did_you_mean=did_you_mean, concepts=expansions)
+
+
+def _expansions(strong):
+    """Names to add to the full-text query: each strongly matched concept's title and the name that matched,
+    parenthesised parts apart ("ALS (amyotrophic lateral sclerosis)" gives "ALS" and the full name)."""
+    names, seen = [], set()
+    for match in strong:
+        for name in (match.concept.title, match.term):
+            parts = PARENS_RE.match(name)
+            for part in (parts["outer"], parts["inner"]) if parts else (name,):
+                key = fold(part)
+                if key and key not in seen and as_icd_code(part) is None:
+                    seen.add(key)
+                    names.append(part.strip())
+    return names[:4]
+
+
+def full_text_ids(words, expansions, limit):
+    """Ids of live, public guides and slideshows the search backend finds, best first: any of the words,
+    or all the words of any expansion."""
+    parts = [PlainText(words, operator="or")] if words else []
+    parts += [PlainText(fold(name), operator="and") for name in expansions if fold(name)]
+    if not parts or limit <= 0:
+        return []
+    backend_query = parts[0] if len(parts) == 1 else Or(parts)
+    pages = Page.objects.live().public().type(ConditionPage, SlideshowPage)
+    results = get_search_backend().search(backend_query, pages)[:limit]
+    return [page.pk for page in results]
+
+
+def suggest(raw, limit=10):
+    """Up to `limit` names completing what was typed, each with its page; from memory, no database query
+    (beyond the throttled vocabulary version check)."""
+    query = parse_query(raw)
+    index = get_index()
+    pairs = index.complete(query.text, limit) if query.words else []
+    if len(pairs) < limit and (len(query.words) >= 3 or query.codes):
+        seen = {concept.page_id for _, concept in pairs}
+        matches, _ = match_concepts(query, index)
+        for match in sorted(matches.values(), key=lambda m: (-m.score, not m.concept.coded, m.concept.title)):
+            if match.concept.page_id not in seen and match.score >= STRONG / 2:
+                seen.add(match.concept.page_id)
+                pairs.append((match.term, match.concept))
+    return [Suggestion(text=t, title=c.title, url=c.url, page_type=c.page_type) for t, c in pairs[:limit]]
+
+
+# Snippets ---------------------------------------------------------------------------------------------------------
+def _highlighter(words):
+    words = sorted({w for w in words if len(w) > 1 and w not in QUESTION_WORDS}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")(?:s|es|'s)?\b", re.IGNORECASE)
+
+
+def page_text(page):
+    """The reader-visible text of a page, paragraph by paragraph: summary first. (Tags are cut with a regular
+    expression: the text is only ever shown escaped, so this needs no HTML parser.)"""
+    texts = [page.summary]  # plain text, like the headings; only the blocks' "text" is rich text
+    stream = page.body if isinstance(page, ConditionPage) else page.slides
+    for block in stream.raw_data:
+        value = block.get("value")
+        if isinstance(value, dict):
+            texts.append(value.get("heading") or "")
+            texts.append(html.unescape(TAG_RE.sub("", BREAK_RE.sub("\n", value.get("text") or ""))))
+    return [t.strip() for t in texts if t and t.strip()]
+
+
+def snippet(page, marks):
+    """The sentence with the most words of the query (then of its expansions), escaped, matches marked;
+    the summary's first sentence when none has any."""
+    query_marks, marks = marks
+    sentences = [s.strip() for text in page_text(page) for s in SENTENCE_RE.split(text) if s.strip()]
+    best, best_count = (sentences[0] if sentences else ""), (0, 0)
+    for sentence in sentences if marks else ():
+        count = (
+            len({m.group(0).lower() for m in query_marks.finditer(sentence)}) if query_marks else 0,
+            len({m.group(0).lower() for m in marks.finditer(sentence)}),
+        )
+        if count > best_count:
+            best, best_count = sentence, count
+    if len(best) > SNIPPET_LENGTH:
+        first = marks.search(best) if marks and best_count[1] else None
+        start = max(0, (first.start() if first else 0) - 60)
+        best = ("... " if start else "") + best[start : start + SNIPPET_LENGTH].rsplit(" ", 1)[0] + " ..."
+    if not marks:
+        return mark_safe(escape(best))
+    out, last = [], 0
+    for m in marks.finditer(best):
+        out += [escape(best[last : m.start()]), "<mark>", escape(m.group(0)), "</mark>"]
+        last = m.end()
+    out.append(escape(best[last:]))
+    return mark_safe("".join(out))
