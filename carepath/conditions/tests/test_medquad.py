@@ -247,3 +247,11 @@ def test_the_reading_grade_check_leaves_imported_text_out(collection):
     assert "/conditions/glowfoot-syndrome-ghr/" not in text
     assert "32 pages, 32 above grade 0" in text
     assert "3 imported guides not measured" in text
+
+
+def test_an_editor_can_open_an_imported_guide_in_the_cms(collection, admin_client):
+    import_medquad(collection)
+    page = imported("GHR/0000001")
+    response = admin_client.get(f"/admin/pages/{page.pk}/edit/")
+    assert response.status_code == 200
+    assert "MedQuAD (NIH question-answer collection, CC BY 4.0)" in response.content.decode()
