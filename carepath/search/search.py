@@ -123,7 +123,7 @@ def search(query, limit=10, offset=0, request=None):
     index = get_index()
     matches, corrections = match_concepts(query, index)
     strong = sorted((m for m in matches.values() if m.score >= STRONG), key=lambda m: (-m.score, not m.concept.coded))
-    expansions = _expansions(strong[:3])
+    expansions = _expansions([m for m in strong if m.concept.page_type == "guide"][:3])
     words = [corrections.get(stem(w), w) for w in query.words.split() if w not in QUESTION_WORDS]
     depth = min(offset + limit, MAX_RESULTS)
     found = full_text_ids(" ".join(words), expansions, depth)
