@@ -157,8 +157,8 @@ def main():
         return
     print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(
-        "| library, database | concepts | terms | build_vocabulary s (median) | build peak RSS MB (growth) "
-        "| index load s | worker RSS MB before -> after vocabulary |"
+        "| library, database | concepts | terms | build_vocabulary s, median (a second build, code systems loaded) "
+        "| build peak RSS MB (growth) | index load s | worker RSS MB before -> after vocabulary |"
     )
     print("|---|---|---|---|---|---|---|")
     for spec in args.db:

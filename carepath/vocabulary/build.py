@@ -7,7 +7,9 @@ from django.db import transaction
 from carepath.conditions.models import ConditionPage, GlossaryTerm, SlideshowPage
 from carepath.vocabulary import sources
 from carepath.vocabulary.models import Concept, VocabularyVersion
+from carepath.vocabulary.text import fold
 
+ACRONYM_SKIP = frozenset({"of", "the", "and", "in", "with", "to", "a", "an", "or", "for"})
 PARENS_RE = re.compile(r"^(?P<outer>[^()]+?)\s*\((?P<inner>[^()]+)\)\s*$")
 
 
@@ -19,8 +21,16 @@ def _names(text, kind):
     names = [(text, kind)]
     match = PARENS_RE.match(text)
     if match:
-        names += [(match["outer"], "name"), (match["inner"], "name")]
+        part_kind = "title" if kind == "title" else "name"  # "ALS (amyotrophic lateral sclerosis)": both are titles
+        names += [(match["outer"], part_kind), (match["inner"], part_kind)]
+    names += [(acronym, "acronym") for name, _ in list(names) if (acronym := _acronym(name))]
     return names
+
+
+def _acronym(name):
+    """The initials of a name of three or more words: "Degenerative joint disease" -> "DJD"."""
+    words = [w for w in fold(name).split() if w not in ACRONYM_SKIP]
+    return "".join(w[0] for w in words).upper() if len(words) >= 3 and all(w.isalpha() for w in words) else None
 
 
 def glossary_by_guide():
@@ -52,8 +62,6 @@ def concept_terms(page, glossary=None):
 
 
 def _dedupe(terms):
-    from carepath.vocabulary.text import fold
-
     weights, best = Concept.KIND_WEIGHTS, {}
     for text, kind in terms:
         key = fold(text)

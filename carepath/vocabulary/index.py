@@ -24,6 +24,7 @@ ICD_CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
 # Kinds offered as you type: the names people use. Codes' long descriptions and HPO's clinical synonyms only match.
 SUGGEST_KINDS = frozenset({"title", "name", "glossary", "hpo_lay"})
 AFTER_LAST = "{"  # sorts after every folded character ([a-z0-9 ])
+RARE = 2  # a known word on at most this many names may still be a misspelling of a commoner one
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,17 +112,21 @@ class VocabularyIndex:
         """[(vocabulary token, weight)] that a query token stands for: itself when known, else near spellings.
 
         Short tokens (abbreviations: "ms", "ra") must match exactly; longer ones may be one edit away (two from
-        eight letters), a swap of neighbours counting as one edit ("rheumatiod")."""
-        if token in self.postings:
+        eight letters), a swap of neighbours counting as one edit ("rheumatiod"). A rare word the vocabulary
+        knows may itself be a typo in some page's name ("mutiple"): it keeps its full weight, and its near
+        spellings come along."""
+        known = token in self.postings
+        if known and (len(token) < 5 or len(self.postings[token]) > RARE):
             return [(token, 1.0)]
         if len(token) < 4 or token.isdigit():
-            return []
+            return [(token, 1.0)] if known else []
         most = 1 if len(token) < 8 else 2
         near = [t for n in range(len(token) - most, len(token) + most + 1) for t in self.fuzzy_by_length.get(n, ())]
-        found = process.extract(token, near, scorer=OSA.distance, score_cutoff=most, limit=5)
+        found = process.extract(token, near, scorer=OSA.distance, score_cutoff=most, limit=6)
         # Nearest first; among equals, the word more pages use.
         found.sort(key=lambda f: (f[1], -len(self.postings[f[0]])))
-        return [(choice, 1.0 - 0.15 * distance) for choice, distance, _ in found]
+        spellings = [(choice, 1.0 - 0.15 * distance) for choice, distance, _ in found if choice != token]
+        return [(token, 1.0)] + spellings if known else spellings[:5]
 
     def match_words(self, words):
         """Concepts named by the query's words, best first, and {misspelt word: correction}."""

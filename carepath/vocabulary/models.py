@@ -20,6 +20,7 @@ class Concept(models.Model):
         "hpo_lay": 0.85,
         "hpo": 0.8,
         "icd": 0.75,
+        "acronym": 0.7,  # initials of a name of three or more words, derived: "DJD", "CTS"
     }
 
     page = models.OneToOneField("wagtailcore.Page", on_delete=models.CASCADE, related_name="vocabulary_concept")

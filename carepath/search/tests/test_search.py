@@ -285,3 +285,22 @@ def test_a_named_concept_outranks_pages_that_only_repeat_the_words(client):
     for q in ("lou gehrig", "Lou Gehrig disease", "ALS", "G12.21"):
         assert first(client, q) == "/conditions/als/", q
     assert len([u for u in urls(client, "lou gehrig") if "test-imported-als" in u]) == 3
+
+
+def test_initials_of_a_long_name_find_it(client):
+    # No page lists "DJD"; it is derived from the also-called name "Degenerative joint disease".
+    assert first(client, "DJD") == "/conditions/osteoarthritis/"
+    assert first(client, "GBS") == "/conditions/guillain-barre-syndrome/"
+
+
+def test_a_misspelling_that_some_page_uses_is_still_corrected(client):
+    # Imported text has its own typos: a page naming "mutiple myeloma" must not swallow "mutiple sclerosis".
+    page = ConditionPage(
+        title="Mutiple spelling test",
+        slug="test-mutiple",
+        summary="Made for this test.",
+        body=[{"type": "section", "value": {"heading": "What is it?", "text": "<p>Words.</p>"}}],
+    )
+    ConditionIndexPage.objects.get().add_child(instance=page)
+    page.save_revision().publish()
+    assert first(client, "mutiple sclerosis") == "/conditions/multiple-sclerosis/"
