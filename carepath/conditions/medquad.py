@@ -21,7 +21,7 @@ from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import parse as parse_xml
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_save
 from django.utils import timezone
@@ -429,8 +429,23 @@ def import_medquad(directory, *, batch_size=DEFAULT_BATCH_SIZE, progress=None, o
             _import_batch(paths[start : start + batch_size], writer, seen, result, on_skip)
             if progress:
                 progress(min(start + batch_size, len(paths)), len(paths))
+    if connection.vendor == "postgresql" and (result.created or result.updated):
+        _analyze()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _analyze():
+    """Fresh planner statistics for the tables a large import grew, rather than waiting for autovacuum: the search
+    plans over thousands of new pages depend on them."""
+    from modelsearch.conf import get_app_config
+
+    IndexEntry = get_app_config().get_model("IndexEntry")  # Wagtail's search index table (wagtailsearch_indexentry)
+    tables = [Page._meta.db_table, ConditionPage._meta.db_table, ConditionReference._meta.db_table]
+    tables.append(IndexEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f'ANALYZE "{table}"')
 
 
 def _import_batch(paths, writer, seen, result, on_skip):
