@@ -315,7 +315,7 @@ def free_port():
 
 
 class Server:
-    def __init__(self, url, prototype=None):
+    def __init__(self, url, prototype=None, app=None):
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DJANGO_SETTINGS_MODULE")}
         env.update(
@@ -327,8 +327,8 @@ class Server:
             CAREPATH_VAR_DIR="/tmp/search_bench_var",
             LOG_LEVEL="WARNING",
         )
-        app = "carepath.wsgi:application"
-        extra = []
+        extra = ["--pythonpath", str(BENCH)] if app else []  # app: a WSGI module in bench/
+        app = app or "carepath.wsgi:application"
         if prototype == "old":
             env["CAREPATH_SEARCH_OLD"] = "1"
             app = "search_old_code:application"

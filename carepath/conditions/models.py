@@ -19,6 +19,7 @@ from carepath.conditions.blocks import ConditionBodyBlock, SlideBlock
 from carepath.core.pagecache import PublicPageMixin
 from carepath.editorial.models import MedicalReviewMixin, review_panel
 
+IMPORT_SOURCES = [("medquad", "MedQuAD (NIH question-answer collection, CC BY 4.0)")]
 SPLIT_RE = re.compile(r"[\s,;]+")
 
 
@@ -129,6 +130,16 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
         help_text="The page suggested after this one; defaults to the next guide A-Z",
     )
     is_demo = models.BooleanField(default=False, help_text="Demo content shipped with CarePath, not for readers")
+    # Guides loaded from another publisher's content (carepath import_medquad): their text is the source's, credited
+    # on the page, so CarePath's own content rules (reading grade, demo checks) do not apply to it.
+    imported_from = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=IMPORT_SOURCES,
+        help_text="Set on guides loaded from another publisher's content; empty for guides written here",
+    )
+    import_key = models.CharField(max_length=200, blank=True, editable=False, help_text="The source's document key")
+    import_digest = models.CharField(max_length=64, blank=True, editable=False)
 
     content_panels = Page.content_panels + [
         FieldPanel("also_called"),
@@ -140,6 +151,7 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
         PageChooserPanel("up_next"),
         review_panel(),
         FieldPanel("is_demo"),
+        FieldPanel("imported_from", read_only=True),
     ]
     search_fields = Page.search_fields + [
         index.SearchField("also_called"),
@@ -149,6 +161,15 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
     ]
     parent_page_types = ["conditions.ConditionIndexPage"]
     subpage_types = []
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["imported_from", "import_key"],
+                condition=~Q(import_key=""),
+                name="conditionpage_one_page_per_import_key",
+            )
+        ]
 
     @property
     def also_called_names(self):
@@ -227,7 +248,7 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
             "inLanguage": "en",
             "audience": {"@type": "PeopleAudience", "audienceType": "Patient"},
             "author": {
-                "@type": "Organization" if "team" in self.author.lower() else "Person",
+                "@type": "Organization" if self.imported_from or "team" in self.author.lower() else "Person",
                 "name": self.author,
             },
             "about": condition,

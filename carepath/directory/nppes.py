@@ -892,13 +892,14 @@ def analyze_directory():
 
 
 class ProgressLine:
-    """A one-line progress report from bytes read: percent, rows, rows/s and ETA.
+    """A one-line progress report: percent, rows (or another unit), rate and ETA; NPPES counts bytes read.
 
     On a terminal the line is redrawn in place twice a second; in a log, a new line every 30 seconds."""
 
-    def __init__(self, write, is_terminal):
+    def __init__(self, write, is_terminal, label="NPPES", unit="rows"):
         self.write = write
         self.is_terminal = is_terminal
+        self.label, self.unit = label, unit
         self.started = self.shown = time.monotonic()
         self.finished = False
 
@@ -915,9 +916,10 @@ class ProgressLine:
         elapsed = max(now - self.started, 1e-6)
         fraction = done / total if total else 1.0
         eta = elapsed * (1 - fraction) / fraction if fraction else 0
+        amount = f"{done / 1e6:,.0f}/{total / 1e6:,.0f} MB  " if self.unit == "rows" else ""
         text = (
-            f"NPPES {fraction:4.0%}  {done / 1e6:,.0f}/{total / 1e6:,.0f} MB  {rows:,} rows  "
-            f"{rows / elapsed:,.0f} rows/s  ETA {_duration(eta)}"
+            f"{self.label} {fraction:4.0%}  {amount}{rows:,} {self.unit}  "
+            f"{rows / elapsed:,.0f} {self.unit}/s  ETA {_duration(eta)}"
         )
         if self.is_terminal:
             self.write("\r" + text + ("\n" if finished else ""))
