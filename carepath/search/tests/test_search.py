@@ -1,9 +1,10 @@
 """Site search as readers use it: lay words, misspellings, abbreviations, codes; and bad input."""
 
 import pytest
+from django.db import connection, transaction
 
 from carepath.conditions.models import ConditionIndexPage, ConditionPage
-from carepath.search.search import parse_query, search
+from carepath.search.search import full_text_ids, parse_query, search
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/search"
@@ -304,3 +305,40 @@ def test_a_misspelling_that_some_page_uses_is_still_corrected(client):
     ConditionIndexPage.objects.get().add_child(instance=page)
     page.save_revision().publish()
     assert first(client, "mutiple sclerosis") == "/conditions/multiple-sclerosis/"
+
+
+def add_guide(title, slug, text):
+    page = ConditionPage(
+        title=title,
+        slug=slug,
+        summary="Made for this test.",
+        body=[{"type": "section", "value": {"heading": "About", "text": f"<p>{text}</p>"}}],
+    )
+    ConditionIndexPage.objects.get().add_child(instance=page)
+    page.save_revision().publish()
+    return page
+
+
+def test_a_body_holding_every_word_outranks_titles_holding_one_common_word():
+    # A lay description names no concept, so the full text ranks alone: a page whose text holds all the words of
+    # the description comes before the many pages whose titles hold only its most common word (on PostgreSQL,
+    # ts_rank alone put those titles first; each word now counts by how rare it is).
+    for n in range(6):
+        add_guide(f"Quillow disorder {n}", f"test-quillow-{n}", "Nothing else here.")
+    target = add_guide("Target guide", "test-target", "A quillow with brantic fendle in the morning.")
+    found = full_text_ids("quillow brantic fendle", [], 10)
+    assert found[0] == target.pk
+    assert len(found) == 7  # the title pages are still found, after it
+    # A rare word found only in a title is found too, and the unpublished are not.
+    only_title = add_guide("Zarvic wheeze", "test-zarvic", "Nothing else here.")
+    assert full_text_ids("zarvic", [], 10) == [only_title.pk]
+    only_title.unpublish()
+    assert full_text_ids("zarvic", [], 10) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner setting")
+def test_the_planner_setting_is_restored_after_the_probes():
+    with transaction.atomic(), connection.cursor() as cursor:
+        full_text_ids("joint pain", [], 10)
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone()[0] == "on"
