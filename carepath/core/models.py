@@ -18,7 +18,10 @@ class HomePage(PublicPageMixin, Page):
         type between the home page and its descendants routes by itself, so the answer is the walk's."""
         if path_components:
             url_path = self.url_path + "/".join(path_components) + "/"
-            page = Page.objects.filter(url_path=url_path).first()
+            # slug and depth let the database use the slug index (url_path has none); url_path alone decides
+            page = Page.objects.filter(
+                slug=path_components[-1], depth=self.depth + len(path_components), url_path=url_path
+            ).first()
             if page is not None:
                 return page.specific.route(request, [])
         return super().route(request, path_components)
