@@ -1,5 +1,7 @@
 """StreamField blocks of a condition guide: the anatomy of the page in product.md, one block per element."""
 
+import copy
+
 from django.core.exceptions import ValidationError
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
@@ -35,10 +37,12 @@ class CareCalloutBlock(blocks.StructBlock):
 
 
 def specialty_choices():
-    """Every NUCC code in the taxonomy table: the block stores codes, and only known codes validate."""
-    from carepath.directory.models import Taxonomy
+    """Every NUCC code in the taxonomy table: the block stores codes, and only known codes validate. Read from the
+    per-process copy of the table (carepath.directory.search.taxonomies), not once per stored value of every block."""
+    from carepath.directory.search import taxonomies
 
-    return [(t.code, f"{t.label} ({t.code})") for t in Taxonomy.objects.order_by("classification", "specialization")]
+    rows = sorted(taxonomies().by_code.values(), key=lambda t: (t.classification, t.specialization))
+    return [(t.code, f"{t.label} ({t.code})") for t in rows]
 
 
 class FindDoctorBlock(blocks.StructBlock):
@@ -49,10 +53,10 @@ class FindDoctorBlock(blocks.StructBlock):
         template = "conditions/blocks/find_doctor.html"
 
     def get_context(self, value, parent_context=None):
-        from carepath.directory.models import Taxonomy
+        from carepath.directory.search import taxonomy_by_code
 
         context = super().get_context(value, parent_context)
-        by_code = Taxonomy.objects.in_bulk(list(value["specialties"]))
+        by_code = taxonomy_by_code()
         context["specialties"] = [by_code[c] for c in value["specialties"] if c in by_code]
         return context
 
@@ -77,8 +81,28 @@ class ImageBlock(blocks.StructBlock):
         return value
 
 
+class GlossaryTermChooserBlock(SnippetChooserBlock):
+    """Loads the chosen terms with their guides (the key-term box links the guide) in one query for all the boxes
+    of a page. Stored and migrated exactly as the SnippetChooserBlock it is."""
+
+    def bulk_to_python(self, values):
+        objects = self.model_class.objects.select_related("guide").in_bulk(values)
+        result, seen = [], set()
+        for pk in values:
+            obj = objects.get(pk)
+            if obj is not None and pk in seen:
+                obj = copy.copy(obj)  # a distinct instance per repeated id, as Wagtail's ChooserBlock gives
+            seen.add(pk)
+            result.append(obj)
+        return result
+
+    def deconstruct(self):
+        _, args, kwargs = super().deconstruct()
+        return "wagtail.snippets.blocks.SnippetChooserBlock", args, kwargs
+
+
 class GlossaryTermBlock(blocks.StructBlock):
-    term = SnippetChooserBlock("conditions.GlossaryTerm")
+    term = GlossaryTermChooserBlock("conditions.GlossaryTerm")
 
     class Meta:
         icon = "help"

@@ -2,6 +2,7 @@
 
 import re
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -96,6 +97,20 @@ class ConditionIndexPage(PublicPageMixin, Page):
             letters.setdefault(guide.title[:1].upper(), []).append(guide)
         context["letters"] = sorted(letters.items())
         return context
+
+
+def specific_in_bulk(pages):
+    """{pk: specific page} for plain pages whose rows are already read: one query per page type."""
+    by_type = {}
+    for page in pages:
+        by_type.setdefault(page.content_type_id, {})[page.pk] = page
+    found = {}
+    for content_type_id, plain in by_type.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        found.update(
+            model.objects.defer_streamfields().in_bulk(list(plain)) if model is not None else plain
+        )  # a removed type: as Page
+    return found
 
 
 class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page):
@@ -197,12 +212,14 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
 
     def related_reading(self, limit=4):
         """Editor picks first, then live guides and slideshows that share a specialty or an ICD-10-CM category."""
-        # The editor's picks in their order, made specific in one query per page type rather than one per page.
-        pick_ids = list(self.related_links.values_list("page_id", flat=True))
-        live = Page.objects.live().filter(pk__in=pick_ids).specific().in_bulk() if pick_ids else {}
-        picks = [live[pk] for pk in pick_ids if pk in live]
+        # The editor's picks in their order, read with their pages in one query, then made specific in one query per
+        # page type rather than one per page.
+        picked = [link.page for link in self.related_links.select_related("page") if link.page.live]
+        live = specific_in_bulk(picked)
+        picks = [live[page.pk] for page in picked if page.pk in live]
         seen = {self.pk, *(p.pk for p in picks)}
-        slideshows = SlideshowPage.objects.live().filter(conditions=self).exclude(pk__in=seen)
+        # A list shows title, URL and summary only: the bodies (the largest columns) are left unread.
+        slideshows = SlideshowPage.objects.live().filter(conditions=self).exclude(pk__in=seen).defer_streamfields()
         auto = list(slideshows)
         seen.update(p.pk for p in auto)
         categories = {code[:3] for code in self.icd10_list}
@@ -212,7 +229,12 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
         for category in categories:
             shares |= Q(icd10_codes__icontains=category)
         candidates = (
-            ConditionPage.objects.live().filter(shares).exclude(pk__in=seen).distinct().prefetch_related("specialties")
+            ConditionPage.objects.live()
+            .filter(shares)
+            .exclude(pk__in=seen)
+            .distinct()
+            .defer_streamfields()
+            .prefetch_related("specialties")
         )
         scored = []
         for page in candidates:
@@ -226,7 +248,7 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
     def next_page(self):
         if self.up_next and self.up_next.live:
             return self.up_next.specific
-        siblings = ConditionPage.objects.live().sibling_of(self, inclusive=False).order_by("title")
+        siblings = ConditionPage.objects.live().sibling_of(self, inclusive=False).order_by("title").defer_streamfields()
         return siblings.filter(title__gt=self.title).first() or siblings.first()
 
     def structured_data(self, request):

@@ -277,6 +277,19 @@ class PublicPageMixin:
 
     page_cache_scopes = ("content",)
 
+    def get_view_restrictions(self):
+        """Wagtail's answer (restrictions on this page or an ancestor, an alias standing for its source) in one
+        query instead of two: the ancestors are read inside the restriction query."""
+        from django.db.models import Q
+        from django.db.models.functions import Coalesce
+        from wagtail.models import Page, PageViewRestriction
+
+        steplen = Page.steplen
+        ancestor_paths = [self.path[:end] for end in range(steplen, len(self.path), steplen)]
+        ancestors = Page.objects.filter(path__in=ancestor_paths).exclude(pk=self.pk)
+        checked = ancestors.annotate(checked=Coalesce("alias_of_id", "id")).values("checked")
+        return PageViewRestriction.objects.filter(Q(page_id=self.alias_of_id or self.pk) | Q(page_id__in=checked))
+
     def serve(self, request, *args, **kwargs):
         response = super().serve(request, *args, **kwargs)
         if request.method in ("GET", "HEAD") and response.status_code == 200:

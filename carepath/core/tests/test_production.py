@@ -16,7 +16,7 @@ from carepath.testing import free_port
 GUIDE = "/conditions/muscle-atrophy/"
 # Every query an uncached guide page costs (Wagtail's routing and view restrictions, the page's own relations,
 # related reading, glossary, find-a-doctor block). A change that adds one must change this number on purpose.
-GUIDE_QUERIES = 33
+GUIDE_QUERIES = 21
 
 
 def carepath_command(*args, env):
