@@ -81,16 +81,6 @@ class Taxonomy(models.Model):
         """The specialty as a reader says it ("Rheumatology", "Orthopaedic Surgery")."""
         return self.specialization or self.classification
 
-    def with_specializations(self):
-        """This code and, for a classification, every specialization under it."""
-        if self.specialization:
-            return [self.code]
-        return list(
-            Taxonomy.objects.filter(grouping=self.grouping, classification=self.classification).values_list(
-                "code", flat=True
-            )
-        )
-
 
 class Provider(models.Model):
     INDIVIDUAL, ORGANIZATION = 1, 2
