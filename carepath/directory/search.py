@@ -343,8 +343,9 @@ def _providers(rows, first):
 
 
 def search_providers(q):
-    """Run a parsed query: near a place, one statement on ProviderSearchEntry (two or three in a dense area);
-    elsewhere, providers by rating."""
+    """Run a parsed query: near a place, one statement on ProviderSearchEntry (in a dense area, a few more: the
+    rating walk or smaller circles, and sorting every match when those cannot settle the page); elsewhere,
+    providers by rating."""
     if q.place:
         return _search_near(q)
     return _search_anywhere(q)
