@@ -7,12 +7,11 @@ expanded with the names of the concepts matched. `suggest` completes names as yo
 
 import html
 import itertools
-import math
 import re
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from wagtail.models import Page
@@ -233,60 +232,21 @@ def _postgres_ranked_ids(clauses, config, content_types, limit):
     one common word of the query ("pain", "joints") above the page whose body holds them all. Here each clause (a
     word of the query, or an expansion's words together) is worth its inverse document frequency,
     log((N + 1) / (df + 1)), where the page's body holds it, and TITLE_WEIGHT times that where its title does; the
-    clauses' worth is summed per page in Python, and ts_rank, normalised by length, only orders the best RERANK
-    pages among themselves.
+    clauses' worth is summed per page, and ts_rank, normalised by length, only orders the best RERANK pages among
+    themselves.
 
-    Three round trips, none reading a page's body vector but the last: the clauses are turned into lexemes by
-    PostgreSQL (so that the next query holds tsquery constants: to_tsquery() written in a query is re-parsed for
-    every row and hides the GIN indexes), then one GIN probe per clause and field gives the pages holding it, then
-    the best pages are ranked. The probes run with sequential scans off for the statement's transaction: the
-    planner does not count the cost of reading each row's large, compressed body vector and would scan the table
-    for any common word, five to ten times slower."""
-    to_tsquery = "to_tsquery(%s::regconfig, %s)::text" if config else "to_tsquery(%s)::text"
-    params = []
-    for clause in clauses:
-        params += [*([config] if config else []), " & ".join(f"'{t}'" for t in clause)]
-    with connection.cursor() as cursor:
-        sql = "SELECT (SELECT count(*) FROM wagtailcore_page), " + ", ".join([to_tsquery] * len(clauses))
-        cursor.execute(sql, params)
-        total, *lexemes = cursor.fetchone()
-    lexemes = list(dict.fromkeys(q for q in lexemes if q))  # a clause made only of stop words gives ''
-    if not lexemes:
-        return []
-    probes = " UNION ALL ".join(
-        f"SELECT {i}, {field == 'title'}, content_type_id, object_id FROM {INDEX_TABLE} WHERE {field} @@ %s::tsquery"
-        for i in range(len(lexemes))
-        for field in ("body", "title")
-    )
-    wanted = set(content_types)
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)")
-        previous = cursor.fetchone()[0]
-        cursor.execute(probes, [q for q in lexemes for _ in (0, 1)])
-        rows = [(i, title, int(object_id)) for i, title, ct, object_id in cursor.fetchall() if ct in wanted]
-        cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [previous])
-    holders = [set() for _ in lexemes]
-    for i, _, page_id in rows:
-        holders[i].add(page_id)
-    idf = [math.log((total + 1) / (len(h) + 1)) for h in holders]
-    score = {}
-    for i, title, page_id in rows:
-        score[page_id] = score.get(page_id, 0.0) + idf[i] * (TITLE_WEIGHT if title else 1.0)
-    best = sorted(score, key=lambda page_id: (-score[page_id], page_id))[: max(limit, RERANK)]
-    if not best:
-        return []
-    anyone = " | ".join(f"({q})" for q in lexemes)
+    One round trip: the function `carepath_ranked_pages` (migration site_search 0001) turns the clauses into
+    lexemes, probes the GIN indexes once per clause and field, scores, and reads the body vectors of the best
+    RERANK pages only. It runs with sequential scans off (its SET clause): the planner does not count the cost of
+    reading each row's large, compressed body vector and would scan the table for any common word."""
+    terms = [" & ".join(f"'{t}'" for t in clause) for clause in clauses]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT p.id, ts_rank(e.title, %s::tsquery, {RANK_NORMALIZATION})
-                + ts_rank(e.body, %s::tsquery, {RANK_NORMALIZATION})
-            FROM {INDEX_TABLE} e JOIN wagtailcore_page p ON p.id = e.object_id::integer
-            WHERE e.content_type_id IN (%s, %s) AND e.object_id = ANY(%s) AND p.live""",
-            [anyone, anyone, *content_types, [str(page_id) for page_id in best]],
+            "SELECT page_id FROM carepath_ranked_pages(%s::regconfig, %s, %s, %s, %s, %s, %s, %s)"
+            " ORDER BY score DESC, page_id LIMIT %s",
+            [config, terms, content_types, limit, RERANK, TITLE_WEIGHT, RANK_WEIGHT, RANK_NORMALIZATION, limit],
         )
-        rank = dict(cursor.fetchall())
-    ranked = sorted(rank, key=lambda page_id: (-(score[page_id] + RANK_WEIGHT * rank[page_id]), page_id))
-    return ranked[:limit]
+        return [row[0] for row in cursor.fetchall()]
 
 
 def suggest(raw, limit=10):
