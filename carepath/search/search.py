@@ -7,6 +7,7 @@ expanded with the names of the concepts matched. `suggest` completes names as yo
 
 import html
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -29,7 +30,7 @@ MAX_RESULTS = 100
 # A concept match at least this strong ranks above every plain full-text hit.
 STRONG = 0.5
 SNIPPET_LENGTH = 220
-SNIPPET_CANDIDATES = 40
+SNIPPET_CANDIDATES = 16
 INDEX_TABLE = IndexEntry._meta.db_table
 FTS_TABLE = f"{INDEX_TABLE}_fts"
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -42,6 +43,8 @@ TITLE_WEIGHT = 0.5
 RERANK = 50
 RANK_WEIGHT = 0.5
 RANK_NORMALIZATION = 1
+# The pages a hit can be: their tables, and the field their text is in.
+LISTED = ((ConditionPage, "guide", "body"), (SlideshowPage, "slideshow", "slides"))
 
 
 class SearchQueryError(ValueError):
@@ -150,21 +153,18 @@ def search(query, limit=10, offset=0, request=None):
     ranked.sort(key=lambda r: (r[0], -r[1]), reverse=True)
     window = ranked[offset:depth]
 
-    ids, pages = [page_id for _, page_id, _ in window], {}
-    private = Page.objects.private_q()  # one query for the site's view restrictions, shared by both page types
-    for model in (ConditionPage, SlideshowPage):
-        pages.update(model.objects.live().exclude(private).filter(pk__in=ids).in_bulk())
+    pages = listed_pages([page_id for _, page_id, _ in window])
     marks = _highlighter(words), _highlighter([*words, *(w for name in expansions for w in fold(name).split())])
     hits = []
     for _, page_id, score in window:
         page = pages.get(page_id)
-        if page is None:  # unpublished since this process read the vocabulary
+        if page is None:  # unpublished or restricted since this process read the vocabulary
             continue
         hits.append(
             SearchHit(
                 title=page.title,
-                url=page.get_url(request),
-                page_type="slideshow" if isinstance(page, SlideshowPage) else "guide",
+                url=_url(index, page_id, page, request),
+                page_type=page.page_type,
                 score=round(score, 4),
                 snippet=snippet(page, marks),
             )
@@ -173,6 +173,15 @@ def search(query, limit=10, offset=0, request=None):
     if corrections and strong:
         did_you_mean = " ".join(corrections.get(stem(w), w) for w in fold(query.text).split())
     return SearchResult(query=query, hits=hits, did_you_mean=did_you_mean, concepts=expansions)
+
+
+def _url(index, page_id, page, request):
+    """The page's address as the vocabulary holds it (written on publish and move, from `get_url`); Wagtail's own
+    for a page the vocabulary has not caught up with."""
+    concept = index.by_page.get(page_id)
+    if concept is not None and concept.url:
+        return concept.url
+    return Page(id=page_id, url_path=page.url_path).get_url(request)
 
 
 def _expansions(strong):
@@ -274,17 +283,57 @@ def _highlighter(words):
     return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")(?:s|es|'s)?\b", re.IGNORECASE)
 
 
+@dataclass(frozen=True, slots=True)
+class ListedPage:
+    title: str
+    url_path: str
+    page_type: str
+    summary: str
+    blocks: list  # the raw blocks of the page's stream field
+
+
+def listed_pages(ids):
+    """{id: ListedPage} for the live pages among `ids` that no view restriction covers: one query, reading only
+    what a hit shows (the ORM's two queries per page type, plus one for the restrictions, cost several times this).
+    A view restriction covers its page and every page below it (Wagtail's `private_q`)."""
+    if not ids:
+        return {}
+    joins, columns = [], []
+    for model, _, field_name in LISTED:
+        table, key = model._meta.db_table, model._meta.pk.column
+        alias = f"t{len(joins)}"
+        joins.append(f"LEFT JOIN {table} {alias} ON {alias}.{key} = p.id")
+        columns += [f"{alias}.{key}", f"{alias}.summary", f"{alias}.{model._meta.get_field(field_name).column}"]
+    sql = f"""
+        SELECT p.id, p.title, p.url_path, {", ".join(columns)}
+        FROM wagtailcore_page p {" ".join(joins)}
+        WHERE p.id IN ({", ".join(["%s"] * len(ids))}) AND p.live AND NOT EXISTS (
+            SELECT 1 FROM wagtailcore_pageviewrestriction r JOIN wagtailcore_page rp ON rp.id = r.page_id
+            WHERE substr(p.path, 1, length(rp.path)) = rp.path)"""
+    pages = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(ids))
+        for page_id, title, url_path, *kinds in cursor.fetchall():
+            for i, (_, page_type, _) in enumerate(LISTED):
+                key, summary, blocks = kinds[3 * i : 3 * i + 3]
+                if key is not None:
+                    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+                    pages[page_id] = ListedPage(title, url_path, page_type, summary or "", blocks or [])
+    return pages
+
+
 def page_text(page):
-    """The reader-visible text of a page, paragraph by paragraph: summary first. (Tags are cut with a regular
-    expression: the text is only ever shown escaped, so this needs no HTML parser.)"""
-    texts = [page.summary]  # plain text, like the headings; only the blocks' "text" is rich text
-    stream = page.body if isinstance(page, ConditionPage) else page.slides
-    for block in stream.raw_data:
+    """The reader-visible text of a page, paragraph by paragraph, summary first, as it is read: a snippet seldom
+    needs more than the first sections of a long page. (Tags are cut with a regular expression: the text is only
+    ever shown escaped, so this needs no HTML parser.)"""
+    if page.summary.strip():  # plain text, like the headings; only the blocks' "text" is rich text
+        yield page.summary.strip()
+    for block in page.blocks:
         value = block.get("value")
         if isinstance(value, dict):
-            texts.append(value.get("heading") or "")
-            texts.append(html.unescape(TAG_RE.sub("", BREAK_RE.sub("\n", value.get("text") or ""))))
-    return [t.strip() for t in texts if t and t.strip()]
+            for text in (value.get("heading") or "", value.get("text") or ""):
+                if text := html.unescape(TAG_RE.sub("", BREAK_RE.sub("\n", text))).strip():
+                    yield text
 
 
 def snippet(page, marks):
@@ -292,7 +341,9 @@ def snippet(page, marks):
     the summary's first sentence when none has any."""
     query_marks, marks = marks
     texts = page_text(page)
-    best, best_count = (SENTENCE_RE.split(texts[0], maxsplit=1)[0] if texts else ""), (0, 0)
+    first = next(texts, "")
+    best, best_count = SENTENCE_RE.split(first, maxsplit=1)[0], (0, 0)
+    texts = itertools.chain([first], texts)
     # Only paragraphs holding a match are cut into sentences, and the first few dozen matching sentences
     # are enough: imported guides run to pages of text.
     sentences = (s for t in texts if marks and marks.search(t) for s in SENTENCE_RE.split(t) if marks.search(s))

@@ -53,6 +53,7 @@ class VocabularyIndex:
     def __init__(self, rows):
         """rows: (page_id, page_type, title, url, terms, codes) for every concept."""
         self.concepts = []
+        self.by_page = {}  # page id -> ConceptRef
         self.term_concept = array("I")
         self.term_weight = array("f")
         self.term_tokens = []
@@ -65,6 +66,7 @@ class VocabularyIndex:
         for page_id, page_type, title, url, terms, codes in rows:
             concept_id = len(self.concepts)
             self.concepts.append(ConceptRef(page_id, page_type, title, url, bool(codes)))
+            self.by_page[page_id] = self.concepts[-1]
             seen_tokens = set()
             for text, kind in terms:
                 term_tokens = tuple(sys.intern(t) for t in tokens(text))

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection, transaction
+from wagtail.models import PageViewRestriction
 
 from carepath.conditions.models import ConditionIndexPage, ConditionPage
 from carepath.search.search import full_text_ids, parse_query, search
@@ -172,6 +173,17 @@ def test_unpublished_pages_are_never_found(client):
     page.unpublish()
     assert "/conditions/gout/" not in urls(client, "gout")
     assert "/conditions/gout/" not in [s["url"] for s in client.get(SUGGEST, {"q": "gou"}).json()["results"]]
+
+
+def test_pages_behind_a_view_restriction_are_never_listed(client):
+    gout = ConditionPage.objects.get(slug="gout")
+    assert "/conditions/gout/" in urls(client, "gout")
+    restriction = PageViewRestriction.objects.create(page=gout, restriction_type="password", password="s3cret-x")
+    assert "/conditions/gout/" not in urls(client, "gout")
+    restriction.delete()
+    # A restriction on a section covers every page below it.
+    PageViewRestriction.objects.create(page=ConditionIndexPage.objects.get(), restriction_type="login")
+    assert not [u for u in urls(client, "gout") if u.startswith("/conditions/")]
 
 
 @pytest.mark.parametrize(
