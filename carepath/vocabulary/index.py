@@ -90,6 +90,8 @@ class VocabularyIndex:
                 self.codes.setdefault(code, []).append(concept_id)
         count = max(len(self.concepts), 1)
         self.idf = {t: math.log(1 + count / df) for t, df in document_frequency.items()}
+        # Each name's words' worth together: the share of a name that a query's words cover is taken of this.
+        self.term_worth = array("d", (sum(self.idf[t] for t in term_tokens) for term_tokens in self.term_tokens))
         self.unknown_idf = math.log(1 + count)
         self.postings = dict(self.postings)
         # Words that may be misspelt, by length: a word is only compared with those it could be an edit or two from.
@@ -146,14 +148,19 @@ class VocabularyIndex:
                     if held is None or held[1] < weight:
                         hits[term_id][position] = (token, weight)
         best = {}
+        idf, term_worth, term_weight = self.idf, self.term_worth, self.term_weight
         for term_id, matched in hits.items():
-            term_tokens = self.term_tokens[term_id]
-            query_share = sum(weights[p] * w for p, (_, w) in matched.items()) / total
-            got = {}
-            for token, weight in matched.values():
-                got[token] = max(got.get(token, 0.0), weight)
-            term_share = sum(self.idf[t] * w for t, w in got.items()) / sum(self.idf[t] for t in term_tokens)
-            score = self.term_weight[term_id] * query_share * (0.5 + 0.5 * min(term_share, 1.0))
+            if len(matched) == 1:  # most names share a single word with the query (often a common one)
+                [(position, (token, weight))] = matched.items()
+                query_share = weights[position] * weight / total
+                term_share = idf[token] * weight / term_worth[term_id]
+            else:
+                query_share = sum(weights[p] * w for p, (_, w) in matched.items()) / total
+                got = {}
+                for token, weight in matched.values():
+                    got[token] = max(got.get(token, 0.0), weight)
+                term_share = sum(idf[t] * w for t, w in got.items()) / term_worth[term_id]
+            score = term_weight[term_id] * query_share * (0.5 + 0.5 * min(term_share, 1.0))
             concept_id = self.term_concept[term_id]
             if score > best.get(concept_id, (0.0, 0))[0]:
                 best[concept_id] = (score, term_id)
