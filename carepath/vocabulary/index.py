@@ -140,18 +140,28 @@ class VocabularyIndex:
         corrections = {w: c[0][0] for w, c in zip(words, candidates, strict=True) if c and c[0][0] != w}
         weights = [max((self.idf[t] for t, _ in c), default=self.unknown_idf) for c in candidates]
         total = sum(weights)
-        hits = defaultdict(dict)  # term id -> {query position: (vocabulary token, weight)}
+        # term id -> (query position, vocabulary token, weight) while one position of the query matches the name
+        # (most names: a common word of the query is in thousands), {position: (token, weight)} once several do.
+        hits = {}
+        postings = self.postings
         for position, spellings in enumerate(candidates):
             for token, weight in spellings:
-                for term_id in self.postings[token]:
-                    held = hits[term_id].get(position)
-                    if held is None or held[1] < weight:
-                        hits[term_id][position] = (token, weight)
+                for term_id in postings[token]:
+                    held = hits.get(term_id)
+                    if held is None:
+                        hits[term_id] = (position, token, weight)
+                    elif type(held) is tuple:
+                        if held[0] != position:
+                            hits[term_id] = {held[0]: held[1:], position: (token, weight)}
+                        elif held[2] < weight:
+                            hits[term_id] = (position, token, weight)
+                    elif position not in held or held[position][1] < weight:
+                        held[position] = (token, weight)
         best = {}
-        idf, term_worth, term_weight = self.idf, self.term_worth, self.term_weight
+        idf, term_worth, term_weight, term_concept = self.idf, self.term_worth, self.term_weight, self.term_concept
         for term_id, matched in hits.items():
-            if len(matched) == 1:  # most names share a single word with the query (often a common one)
-                [(position, (token, weight))] = matched.items()
+            if type(matched) is tuple:
+                position, token, weight = matched
                 query_share = weights[position] * weight / total
                 term_share = idf[token] * weight / term_worth[term_id]
             else:
@@ -161,7 +171,7 @@ class VocabularyIndex:
                     got[token] = max(got.get(token, 0.0), weight)
                 term_share = sum(idf[t] * w for t, w in got.items()) / term_worth[term_id]
             score = term_weight[term_id] * query_share * (0.5 + 0.5 * min(term_share, 1.0))
-            concept_id = self.term_concept[term_id]
+            concept_id = term_concept[term_id]
             if score > best.get(concept_id, (0.0, 0))[0]:
                 best[concept_id] = (score, term_id)
         matches = [ConceptMatch(self.concepts[c], round(score, 4), self.term_text[t]) for c, (score, t) in best.items()]
