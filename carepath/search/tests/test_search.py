@@ -354,3 +354,10 @@ def test_the_planner_setting_is_restored_after_the_probes():
         full_text_ids("joint pain", [], 10)
         cursor.execute("SHOW enable_seqscan")
         assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's storage of the index table")
+def test_the_index_table_keeps_its_large_values_out_of_its_rows():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'wagtailsearch_indexentry'")
+        assert "toast_tuple_target=128" in cursor.fetchone()[0]
