@@ -344,14 +344,19 @@ def snippet(page, marks):
     first = next(texts, "")
     best, best_count = SENTENCE_RE.split(first, maxsplit=1)[0], (0, 0)
     texts = itertools.chain([first], texts)
-    # Only paragraphs holding a match are cut into sentences, and the first few dozen matching sentences
-    # are enough: imported guides run to pages of text.
-    sentences = (s for t in texts if marks and marks.search(t) for s in SENTENCE_RE.split(t) if marks.search(s))
-    for sentence in itertools.islice(sentences, SNIPPET_CANDIDATES):
-        count = (
-            len({m.group(0).lower() for m in query_marks.finditer(sentence)}) if query_marks else 0,
-            len({m.group(0).lower() for m in marks.finditer(sentence)}),
-        )
+    # Only paragraphs holding a match are cut into sentences, and the first matching sentences are enough:
+    # imported guides run to pages of text. Sentences are compared lower-cased, by the patterns without
+    # IGNORECASE (the words are folded already): the same matches, found several times faster.
+    query_words, words = (re.compile(m.pattern) if m else None for m in (query_marks, marks))
+    sentences = (
+        (s, lowered)
+        for t in texts
+        if words and words.search(t.lower())
+        for s in SENTENCE_RE.split(t)
+        if words.search(lowered := s.lower())
+    )
+    for sentence, lowered in itertools.islice(sentences, SNIPPET_CANDIDATES):
+        count = (len(set(query_words.findall(lowered))) if query_words else 0, len(set(words.findall(lowered))))
         if count > best_count:
             best, best_count = sentence.strip(), count
     if len(best) > SNIPPET_LENGTH:
