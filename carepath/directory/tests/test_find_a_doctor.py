@@ -1,5 +1,6 @@
 import pytest
 
+from carepath.api.api import ProviderPage
 from carepath.directory import search_index
 from carepath.directory.models import Provider
 from carepath.directory.tests.factories import make_provider
@@ -14,7 +15,12 @@ def real_only():
 
 
 def api(client, **params):
-    return client.get("/api/v1/providers", params)
+    """The API's answer; every 200 is held to the ProviderPage schema the API documents (the view renders its
+    answer without passing it through the schema)."""
+    response = client.get("/api/v1/providers", params)
+    if response.status_code == 200:
+        ProviderPage.model_validate_json(response.content, strict=True)
+    return response
 
 
 def npis(response):
