@@ -1,7 +1,5 @@
 """StreamField blocks of a condition guide: the anatomy of the page in product.md, one block per element."""
 
-import copy
-
 from django.core.exceptions import ValidationError
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
@@ -82,19 +80,15 @@ class ImageBlock(blocks.StructBlock):
 
 
 class GlossaryTermChooserBlock(SnippetChooserBlock):
-    """Loads the chosen terms with their guides (the key-term box links the guide) in one query for all the boxes
-    of a page. Stored and migrated exactly as the SnippetChooserBlock it is."""
+    """The chosen terms, with their guides (the key-term box links the guide), from the glossary kept per process
+    (conditions.models.glossary): no query once it is built. Each value is a fresh instance, as Wagtail's
+    ChooserBlock gives. Stored and migrated exactly as the SnippetChooserBlock it is."""
 
     def bulk_to_python(self, values):
-        objects = self.model_class.objects.select_related("guide").in_bulk(values)
-        result, seen = [], set()
-        for pk in values:
-            obj = objects.get(pk)
-            if obj is not None and pk in seen:
-                obj = copy.copy(obj)  # a distinct instance per repeated id, as Wagtail's ChooserBlock gives
-            seen.add(pk)
-            result.append(obj)
-        return result
+        from carepath.conditions.models import glossary
+
+        fresh = glossary().term
+        return [fresh(pk) for pk in values]
 
     def deconstruct(self):
         _, args, kwargs = super().deconstruct()
@@ -107,6 +101,17 @@ class GlossaryTermBlock(blocks.StructBlock):
     class Meta:
         icon = "help"
         template = "conditions/blocks/glossary_term.html"
+
+    def get_context(self, value, parent_context=None):
+        """guide_url: the term's guide, when it is live and not the page itself (from the glossary's copy)."""
+        from carepath.conditions.models import GlossaryEntry, glossary
+
+        context = super().get_context(value, parent_context)
+        term, page = value["term"], context.get("page")
+        entry = term and (glossary().by_pk.get(term.pk) or GlossaryEntry.of(term))
+        shown = entry and entry.guide_id and entry.guide_live and entry.guide_id != getattr(page, "pk", None)
+        context["guide_url"] = entry.guide_url if shown else None
+        return context
 
 
 class ConditionBodyBlock(blocks.StreamBlock):
