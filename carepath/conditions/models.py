@@ -99,16 +99,43 @@ class GlossaryEntry(NamedTuple):
 
 
 class Glossary:
-    """Every glossary term, with the pattern that finds them in a text (longest first) and the terms themselves
-    for the key-term boxes; kept per process until the next content change (`glossary()`)."""
+    """Every glossary term, with the pattern that finds them in a text (the longest term where several start at one
+    place) and the terms themselves for the key-term boxes; kept per process until the next content change
+    (`glossary()`)."""
 
     def __init__(self, terms):
         terms = sorted(terms, key=lambda t: -len(t.term))
         self.by_term = {t.term.lower(): GlossaryEntry.of(t) for t in terms}
         self.by_pk = {t.pk: GlossaryEntry.of(t) for t in terms}
-        alternatives = "|".join(re.escape(t.term) for t in terms)
-        self.pattern = re.compile(rf"\b({alternatives})\b", re.IGNORECASE) if terms else None
+        self.pattern = None
+        if terms:
+            # A trie of the lower-cased terms (a flat alternation of forty terms is tried term by term at every word
+            # boundary), entered only where a term's first letter stands: three times faster, the same matches.
+            first_letters = re.escape("".join(sorted({t.term[0].lower() for t in terms})))
+            self.pattern = re.compile(rf"\b(?=[{first_letters}])({_trie(self.by_term)})\b", re.IGNORECASE)
         self.term = Instances({t.pk: t for t in terms})  # pk -> a fresh GlossaryTerm (with its guide) or None
+
+
+def _trie(words):
+    """A regular expression matching exactly `words`, as a trie; where one word is the start of another, the longer
+    is tried first (as in an alternation sorted longest first)."""
+    root = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def expression(node):
+        branches = [re.escape(char) + expression(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        group = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" not in node:
+            return group
+        return f"(?:{group})?" if len(branches) == 1 else f"{group}?"
+
+    return expression(root)
 
 
 def glossary():
@@ -361,9 +388,23 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
             return links()
         return shared_entry("guide_surroundings", self.pk, links)
 
+    def read_lists(self, request):
+        """reference_list, reviewer_list and specialty_list from the process's copy, kept until the next content
+        change (a publish writes them, a reviewer edit bumps it too): fresh instances, no query. A preview shows the
+        draft's own lists."""
+        if getattr(request, "is_preview", False):
+            return
+        kept = shared_entry(
+            "guide_lists",
+            self.pk,
+            lambda: Instances({self.pk: (self.reference_list, self.reviewer_list, self.specialty_list)}),
+        )
+        self.reference_list, self.reviewer_list, self.specialty_list = kept(self.pk)
+
     def get_context(self, request, *args, **kwargs):
         from carepath.conditions.views import ShareForm
 
+        self.read_lists(request)
         context = super().get_context(request, *args, **kwargs)
         context.setdefault("share_form", ShareForm())
         context["related"], context["up_next"], context["index_url"] = self.surroundings(request)

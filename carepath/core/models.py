@@ -2,10 +2,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from wagtail.admin.panels import FieldPanel
 from wagtail.fields import RichTextField
-from wagtail.models import Page
+from wagtail.models import Page, Site
 from wagtail.search import index
 
-from carepath.core.copies import shared_entries
+from carepath.core.copies import shared, shared_entries
 from carepath.core.pagecache import PublicPageMixin
 
 
@@ -25,8 +25,13 @@ class HomePage(PublicPageMixin, Page):
             if url_path in found:
                 page_id, content_type_id = found[url_path]
                 model = ContentType.objects.get_for_id(content_type_id).model_class() or Page
-                page = model.objects.filter(pk=page_id).first()
-                if page is not None:
+                try:
+                    page = model.objects.get(pk=page_id)
+                except model.DoesNotExist:
+                    pass
+                else:
+                    # Where Wagtail keeps a page's site root paths for its URL (else one cache read per request)
+                    page._wagtail_cached_site_root_paths = shared("site_root_paths", _site_root_paths)
                     return page.route(request, [])
         return super().route(request, path_components)
 
@@ -57,3 +62,7 @@ class StandardPage(PublicPageMixin, Page):
     content_panels = Page.content_panels + [FieldPanel("body")]
     search_fields = Page.search_fields + [index.SearchField("body")]
     subpage_types = []
+
+
+def _site_root_paths():
+    return tuple(Site.get_site_root_paths())

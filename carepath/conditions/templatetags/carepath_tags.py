@@ -5,6 +5,7 @@ import re
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from wagtail.rich_text import RichText, expand_db_html
 
 from carepath.conditions.models import glossary
 
@@ -39,6 +40,15 @@ def _definition_html(entry, number, current_page):
     )
 
 
+@register.filter
+def rich_text(value):
+    """Rich text as HTML, as Wagtail's |richtext gives it: links expanded, without rendering the one-line template
+    Wagtail wraps it in ("{{ html|safe }}", wagtailcore/shared/richtext.html, which CarePath does not override)."""
+    if isinstance(value, RichText):
+        return mark_safe(expand_db_html(value.source))
+    return mark_safe(expand_db_html(str(value))) if value is not None else ""
+
+
 @register.simple_tag(takes_context=True)
 def glossarize(context, html):
     """Mark the first use on the page of each glossary term with an inline, keyboard-reachable definition.
@@ -47,7 +57,7 @@ def glossarize(context, html):
     terms, used = _glossary(context)
     by_term, pattern = terms.by_term, terms.pattern
     counter = context.render_context.setdefault("carepath_glossary_ids", itertools.count(1))
-    html = str(html)
+    html = rich_text(html) if isinstance(html, RichText) else str(html)
     if pattern is None:
         return mark_safe(html)
     page = context.get("page")

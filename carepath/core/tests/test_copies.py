@@ -5,6 +5,7 @@ import pickle
 from datetime import date
 
 import pytest
+from django.core.files.base import ContentFile
 from django.utils.html import escape
 from wagtail.models import Page, PageViewRestriction
 
@@ -123,6 +124,24 @@ def test_a_review_and_a_reviewer_change_reach_the_next_render(client, backend, c
         reviewer.save()
     after = render(client)
     assert "Copy Reviewer, MD, FACS" in after
+    assert after == fresh(client)
+
+
+def test_a_replaced_image_file_reaches_the_next_render(client, backend, commits, guide):
+    html = render(client)
+    image = next(block.value["image"] for block in guide.body if block.block_type == "image")
+    old_url = image.get_rendition("width-800").url
+    assert old_url in html
+    with image.file.open() as original:
+        data = original.read()
+    size = image.width, image.height
+    with commits():
+        image.renditions.all().delete()
+        image.file.save("replaced-figure.png", ContentFile(data), save=False)
+        image.width, image.height = size
+        image.save()
+    after = render(client)
+    assert old_url not in after and "replaced-figure" in after
     assert after == fresh(client)
 
 
