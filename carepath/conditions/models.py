@@ -113,7 +113,12 @@ class Glossary:
             # boundary), entered only where a term's first letter stands: three times faster, the same matches.
             first_letters = re.escape("".join(sorted({t.term[0].lower() for t in terms})))
             self.pattern = re.compile(rf"\b(?=[{first_letters}])({_trie(self.by_term)})\b", re.IGNORECASE)
-        self.term = Instances({t.pk: t for t in terms})  # pk -> a fresh GlossaryTerm (with its guide) or None
+        # pk -> a fresh GlossaryTerm or None, its guide not loaded (a key-term box takes the guide's URL from the
+        # entry; a caller that asks for the guide gets it from the database)
+        fields = [f.attname for f in GlossaryTerm._meta.concrete_fields]
+        self.term = Instances(
+            {t.pk: GlossaryTerm.from_db(t._state.db, fields, [getattr(t, f) for f in fields]) for t in terms}
+        )
 
 
 def _trie(words):

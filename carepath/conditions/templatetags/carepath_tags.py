@@ -1,10 +1,14 @@
+import functools
 import itertools
 import json
 import re
 
 from django import template
+from django.template.defaultfilters import date
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from wagtail.rich_text import RichText, expand_db_html
 
 from carepath.conditions.models import glossary
@@ -38,6 +42,19 @@ def _definition_html(entry, number, current_page):
         definition=entry.definition,
         more=mark_safe(more),
     )
+
+
+@register.filter(expects_localtime=True)
+def date_text(value, arg):
+    """Django's |date, remembered per value, format, language and time zone (equal instants in two zones are equal
+    keys): formatting looks the month's name up in the translations each time, a tenth of a millisecond for each of
+    a guide's dozen dates."""
+    return _date_text(value, arg, get_language(), timezone.get_current_timezone_name())
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_text(value, arg, language, zone):
+    return date(value, arg)
 
 
 @register.filter
