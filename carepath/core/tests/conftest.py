@@ -35,3 +35,28 @@ def backend(request, settings, tmp_path):
 def commits(django_capture_on_commit_callbacks):
     """Run the on-commit invalidations the way a committed transaction would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def review_guide(guide, django_user_model):
+    """review_guide(username, name): the guide published with a Medical review approval by a new reviewer (a page's
+    review record comes from the approval of the revision published); returns the reviewer."""
+    from datetime import date
+
+    from carepath.editorial.models import MedicalReview, MedicalReviewer
+
+    def review(username, name):
+        user = django_user_model.objects.create_user(username, password="unused-password-1")
+        reviewer = MedicalReviewer.objects.create(user=user, name=name, credentials="MD")
+        revision = guide.save_revision()
+        MedicalReview.objects.create(
+            page=guide,
+            revision=revision,
+            reviewer=reviewer,
+            reviewed_on=date(2026, 1, 5),
+            next_review_due=date(2027, 1, 5),
+        )
+        revision.publish()
+        return reviewer
+
+    return review

@@ -2,7 +2,6 @@
 every kind of change reaches the next render, on real Redis counters and on local-memory ones."""
 
 import pickle
-from datetime import date
 
 import pytest
 from django.core.files.base import ContentFile
@@ -102,22 +101,10 @@ def test_glossary_edits_reach_inline_definitions_and_key_term_boxes(client, back
     assert after == fresh(client)
 
 
-def test_a_review_and_a_reviewer_change_reach_the_next_render(client, backend, commits, guide, django_user_model):
-    from carepath.editorial.models import MedicalReview, MedicalReviewer
-
+def test_a_review_and_a_reviewer_change_reach_the_next_render(client, backend, commits, review_guide):
     render(client)
     with commits():
-        user = django_user_model.objects.create_user("copies-reviewer", password="unused-password-1")
-        reviewer = MedicalReviewer.objects.create(user=user, name="Copy Reviewer", credentials="MD")
-        revision = guide.save_revision()
-        MedicalReview.objects.create(
-            page=guide,
-            revision=revision,
-            reviewer=reviewer,
-            reviewed_on=date(2026, 1, 5),
-            next_review_due=date(2027, 1, 5),
-        )
-        revision.publish()
+        reviewer = review_guide("copies-reviewer", "Copy Reviewer")
     assert "Medically reviewed by" in render(client) and "Copy Reviewer, MD" in render(client)
     with commits():
         reviewer.credentials = "MD, FACS"

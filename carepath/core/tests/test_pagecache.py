@@ -1,7 +1,6 @@
 """The page cache in front of Django, driven through WSGI exactly as a server calls it, on real Redis and in memory."""
 
 import re
-from datetime import date
 from io import BytesIO
 from urllib.parse import urlencode
 
@@ -290,22 +289,9 @@ def test_unpublishing_a_guide_takes_it_off_its_index(wsgi, commits, guide):
     assert GUIDE not in wsgi.get("/conditions/").text
 
 
-def test_a_change_to_a_medical_reviewer_reaches_the_pages_naming_them(wsgi, commits, guide, django_user_model):
-    from carepath.editorial.models import MedicalReview, MedicalReviewer
-
+def test_a_change_to_a_medical_reviewer_reaches_the_pages_naming_them(wsgi, commits, review_guide):
     with commits():
-        user = django_user_model.objects.create_user("cache-reviewer", password="unused-password-1")
-        reviewer = MedicalReviewer.objects.create(user=user, name="Test Reviewer", credentials="MD")
-        # A page's review record comes from the approval of the revision published (the Medical review workflow).
-        revision = guide.save_revision()
-        MedicalReview.objects.create(
-            page=guide,
-            revision=revision,
-            reviewer=reviewer,
-            reviewed_on=date(2026, 1, 5),
-            next_review_due=date(2027, 1, 5),
-        )
-        revision.publish()
+        reviewer = review_guide("cache-reviewer", "Test Reviewer")
     assert "Test Reviewer, MD" in wsgi.get(GUIDE).text
     assert wsgi.get(GUIDE).header("X-Page-Cache") == "hit"
     with commits():
