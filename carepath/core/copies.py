@@ -1,11 +1,12 @@
-"""Per-process copies of data that changes only when the page cache's "content" generation moves: the site, where a
-path leads, whether any page is private, the glossary, page URLs, a guide's related reading and up next. An uncached
-page reads them from memory instead of running a query for each.
+"""Per-process copies of data that changes only when the page cache's "content" generation moves: the site and its
+root paths, where a path leads, whether any page is private, the glossary, rich-text page links, images and their
+renditions, and a guide's related reading, up next, references, reviewers and specialties. An uncached page reads
+them from memory instead of running a query for each; only the page's own row is read every time.
 
-When a copy is valid: each request reads the generation counters once, at its start (the page cache layer in front
-hands over the values it has just read; otherwise `ContentCopiesMiddleware` reads them), and a copy serves only
+When a copy is valid: each request reads the generation counters once, before the first copy it asks for (a page
+cache miss hands over the values the layer in front has just read), and a copy serves only
 requests that started under the generation it was built under. Every change that bumps "content" (a publish, an
-unpublish, a move, a glossary term, a reviewer, a specialty name, a view restriction; see core/signals.py) is
+unpublish, a move, a glossary term, a reviewer, an image, a specialty name, a view restriction; core/signals.py) is
 therefore seen by the next request of every process. The generation is read before anything is built, so a change
 committed while a copy is being built leaves that copy under the old generation, never the new one. The process
 that makes a change also drops its copies at once, so a request later in the same transaction sees it.
