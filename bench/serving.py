@@ -1,6 +1,6 @@
 """Serving benchmark: one guide page through wrk, side by side in one run.
 
-    .venv/bin/python bench/serving.py [--seconds 20] [--connections 32] [--servers granian,gunicorn]
+    .venv/bin/python bench/serving.py [--seconds 20] [--connections 32] [--servers granian,gunicorn] [--first-port N]
 
 For each server it starts CarePath as `make serve` does (production settings, DATABASE_URL and REDIS_URL from the
 environment) twice, with the page cache on (hits) and off (misses), and nginx (Debian's, with a config of its own on
@@ -8,6 +8,7 @@ a free port, never the system service) serving the same HTML from a file. Prints
 """
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -45,6 +46,11 @@ http {{
     }}
 }}
 """
+
+
+def ports(first):
+    """Ports for the servers a run starts: from `first` up (a range of its own on a shared machine), else free ones."""
+    return itertools.count(first) if first else iter(free_port, None)
 
 
 def wait_until_up(url, seconds=60):
@@ -103,7 +109,9 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="granian,gunicorn")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--first-port", type=int, help="use ports from this one up (default: any free port)")
     args = parser.parse_args()
+    free_ports = ports(args.first_port)
     env = production_environment(os.environ)
     subprocess.run([str(ROOT / ".venv/bin/carepath"), "collectstatic", "--noinput", "-v0"], env=env, check=True)
     rows = []
@@ -112,7 +120,7 @@ def main():
     if os.environ.get("REDIS_URL"):
         variants.insert(1, (args.servers.split(",")[0], True, False))  # the one-machine set-up: no Redis
     for server, cached, redis in variants:
-        port = free_port()
+        port = next(free_ports)
         app = start_app(server, cached, port, args.workers, redis)
         try:
             url = f"http://127.0.0.1:{port}{PATH}"
@@ -133,7 +141,7 @@ def main():
         os.chmod(tmp, 0o755)  # nginx's workers run as an unprivileged user
         (Path(tmp) / "www/conditions/muscle-atrophy").mkdir(parents=True)
         (Path(tmp) / "www/conditions/muscle-atrophy/index.html").write_bytes(html)
-        port = free_port()
+        port = next(free_ports)
         conf = Path(tmp) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, workers=args.workers))
         subprocess.run(["nginx", "-c", str(conf), "-p", tmp], check=True)

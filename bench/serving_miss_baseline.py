@@ -1,6 +1,6 @@
 """Uncached guide pages: this checkout against another commit, side by side in one run.
 
-    .venv/bin/python bench/serving_miss_baseline.py [--base main] [--seconds 10] [--rounds 2]
+    .venv/bin/python bench/serving_miss_baseline.py [--base main] [--seconds 10] [--rounds 2] [--first-port N]
 
 Exports the base commit's tree (git archive, no checkout) to a temporary folder, starts both as `make serve` does
 with the page cache off (DATABASE_URL and REDIS_URL from the environment, 2 workers) and alternates wrk at 1 and 4
@@ -19,15 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
-from serving import PATH, load_average, wait_until_up, wrk  # noqa: E402
+from serving import PATH, load_average, ports, wait_until_up, wrk  # noqa: E402
 
 from carepath.serve import production_environment, server_command  # noqa: E402
-from carepath.testing import free_port  # noqa: E402
 
 
-def start(root, workers):
+def start(root, workers, port):
     env = production_environment(os.environ)
-    env.update(PORT=str(free_port()), PAGE_CACHE="false", WORKERS=str(workers), LOG_LEVEL="WARNING")
+    env.update(PORT=str(port), PAGE_CACHE="false", WORKERS=str(workers), LOG_LEVEL="WARNING")
     env["PYTHONPATH"] = str(root)  # the tree's own carepath package, ahead of the editable install
     manage = [sys.executable, "-m", "carepath.manage", "collectstatic", "--noinput", "-v0"]
     subprocess.run(manage, env=env, cwd=root, check=True)
@@ -48,7 +47,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--first-port", type=int, help="use ports from this one up (default: any free port)")
     args = parser.parse_args()
+    free_ports = ports(args.first_port)
     base_commit = subprocess.run(
         ["git", "rev-parse", "--short", args.base], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -59,7 +60,7 @@ def main():
         servers = {}
         try:
             for label, root in ((f"{args.base} ({base_commit})", Path(tmp)), (f"this checkout ({head.strip()})", ROOT)):
-                servers[label] = start(root, args.workers)
+                servers[label] = start(root, args.workers, next(free_ports))
             for _, url in servers.values():
                 wait_until_up(url)
                 for _ in range(40):  # warm: every worker has its connections and templates

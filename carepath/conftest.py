@@ -12,15 +12,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Rate limits live in the cache: every test starts with none used; and the search's taxonomy codes are read
-    # again (a test's rolled-back codes must not outlive it).
+    # Rate limits live in the cache: every test starts with none used; and the search's taxonomy codes and the
+    # copies of content data are read again (a test's rolled-back rows must not outlive it).
+    from carepath.core.copies import forget
     from carepath.directory.search import forget_taxonomies
 
     cache.clear()
     forget_taxonomies()
+    forget()
     yield
     cache.clear()
     forget_taxonomies()
+    forget()
 
 
 @pytest.fixture

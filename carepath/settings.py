@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "carepath.editorial.middleware.ReviewActionGuardMiddleware",
+    "carepath.core.copies.ContentCopiesMiddleware",
 ]
 
 ROOT_URLCONF = "carepath.urls"

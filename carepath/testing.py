@@ -1,8 +1,13 @@
-"""Helpers the test suites share: a real SMTP server on loopback (aiosmtpd) and a free port."""
+"""Helpers the test suites share: a real SMTP server on loopback (aiosmtpd), a free port, the test Redis."""
 
 import email
+import os
 import socket
 import time
+
+# The Redis the page cache tests use, with keys of their own under a unique prefix; CAREPATH_TEST_REDIS_URL points
+# them at another database where several people share one Redis server.
+TEST_REDIS_URL = os.environ.get("CAREPATH_TEST_REDIS_URL", "redis://127.0.0.1:6379/4")
 
 
 class Inbox:

@@ -1,11 +1,14 @@
 """StreamField blocks of a condition guide: the anatomy of the page in product.md, one block per element."""
 
-import copy
+import pickle
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
+
+from carepath.core.copies import shared_entries, shared_entry
 
 RICH_TEXT_FEATURES = ["bold", "italic", "ol", "ul", "link"]
 
@@ -45,8 +48,21 @@ def specialty_choices():
     return [(t.code, f"{t.label} ({t.code})") for t in rows]
 
 
+class SpecialtiesBlock(blocks.MultipleChoiceBlock):
+    """NUCC codes. A stored code is read as it is: Wagtail's ChoiceBlock looks every stored value up in the whole
+    choice list (here every taxonomy code, built and labelled afresh each time) only to turn it back into the same
+    string. Stored and migrated exactly as the MultipleChoiceBlock it is."""
+
+    def normalize_choice(self, value):
+        return value if value is None or isinstance(value, str) else super().normalize_choice(value)
+
+    def deconstruct(self):
+        _, args, kwargs = super().deconstruct()
+        return "wagtail.blocks.MultipleChoiceBlock", args, kwargs
+
+
 class FindDoctorBlock(blocks.StructBlock):
-    specialties = blocks.MultipleChoiceBlock(choices=specialty_choices, help_text="NUCC specialties to search for")
+    specialties = SpecialtiesBlock(choices=specialty_choices, help_text="NUCC specialties to search for")
 
     class Meta:
         icon = "user"
@@ -61,8 +77,41 @@ class FindDoctorBlock(blocks.StructBlock):
         return context
 
 
+IMAGE_RENDITION = "width-800"
+
+
+class Rendered(NamedTuple):
+    """What a page shows of an image rendition."""
+
+    url: str
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, rendition):
+        return cls(rendition.url, rendition.width, rendition.height)
+
+
+class CopiedImageChooserBlock(ImageChooserBlock):
+    """The chosen images from the process's copies (core/copies.py; an image edit is a content change): no query
+    once an image is kept. Each value is a fresh instance, as Wagtail's ChooserBlock gives. Stored and migrated
+    exactly as the ImageChooserBlock it is."""
+
+    def bulk_to_python(self, values):
+        values = list(values)
+        kept = shared_entries("images", dict.fromkeys(values), self._pickled)
+        return [None if kept.get(pk) is None else pickle.loads(kept[pk]) for pk in values]
+
+    def _pickled(self, pks):
+        return {pk: pickle.dumps(image) for pk, image in self.model_class.objects.in_bulk(pks).items()}
+
+    def deconstruct(self):
+        _, args, kwargs = super().deconstruct()
+        return "wagtail.images.blocks.ImageChooserBlock", args, kwargs
+
+
 class ImageBlock(blocks.StructBlock):
-    image = ImageChooserBlock()
+    image = CopiedImageChooserBlock()
     alt_text = blocks.CharBlock(
         max_length=250, help_text="What the image shows, for people who cannot see it (required)"
     )
@@ -71,6 +120,20 @@ class ImageBlock(blocks.StructBlock):
     class Meta:
         icon = "image"
         template = "conditions/blocks/image.html"
+
+    def get_context(self, value, parent_context=None):
+        """img: the image's rendition for the page, its URL and size kept per process (an image edit, focal point
+        included, is a content change): Wagtail's {% image %} reads its rendition cache and writes it back each time."""
+        from wagtail.images.shortcuts import get_rendition_or_not_found
+
+        context = super().get_context(value, parent_context)
+        image = value["image"]
+        if image is not None:
+            key = (image.pk, IMAGE_RENDITION)
+            context["img"] = shared_entry(
+                "renditions", key, lambda: Rendered.of(get_rendition_or_not_found(image, IMAGE_RENDITION))
+            )
+        return context
 
     def clean(self, value):
         value = super().clean(value)
@@ -82,19 +145,15 @@ class ImageBlock(blocks.StructBlock):
 
 
 class GlossaryTermChooserBlock(SnippetChooserBlock):
-    """Loads the chosen terms with their guides (the key-term box links the guide) in one query for all the boxes
-    of a page. Stored and migrated exactly as the SnippetChooserBlock it is."""
+    """The chosen terms, with their guides (the key-term box links the guide), from the glossary kept per process
+    (conditions.models.glossary): no query once it is built. Each value is a fresh instance, as Wagtail's
+    ChooserBlock gives. Stored and migrated exactly as the SnippetChooserBlock it is."""
 
     def bulk_to_python(self, values):
-        objects = self.model_class.objects.select_related("guide").in_bulk(values)
-        result, seen = [], set()
-        for pk in values:
-            obj = objects.get(pk)
-            if obj is not None and pk in seen:
-                obj = copy.copy(obj)  # a distinct instance per repeated id, as Wagtail's ChooserBlock gives
-            seen.add(pk)
-            result.append(obj)
-        return result
+        from carepath.conditions.models import glossary
+
+        fresh = glossary().term
+        return [fresh(pk) for pk in values]
 
     def deconstruct(self):
         _, args, kwargs = super().deconstruct()
@@ -108,6 +167,17 @@ class GlossaryTermBlock(blocks.StructBlock):
         icon = "help"
         template = "conditions/blocks/glossary_term.html"
 
+    def get_context(self, value, parent_context=None):
+        """guide_url: the term's guide, when it is live and not the page itself (from the glossary's copy)."""
+        from carepath.conditions.models import GlossaryEntry, glossary
+
+        context = super().get_context(value, parent_context)
+        term, page = value["term"], context.get("page")
+        entry = term and (glossary().by_pk.get(term.pk) or GlossaryEntry.of(term))
+        shown = entry and entry.guide_id and entry.guide_live and entry.guide_id != getattr(page, "pk", None)
+        context["guide_url"] = entry.guide_url if shown else None
+        return context
+
 
 class ConditionBodyBlock(blocks.StreamBlock):
     section = SectionBlock()
@@ -119,7 +189,7 @@ class ConditionBodyBlock(blocks.StreamBlock):
 
 class SlideBlock(blocks.StructBlock):
     heading = blocks.CharBlock(max_length=160)
-    image = ImageChooserBlock(required=False)
+    image = CopiedImageChooserBlock(required=False)
     alt_text = blocks.CharBlock(max_length=250, required=False, help_text="Required when there is an image")
     text = blocks.RichTextBlock(features=RICH_TEXT_FEATURES)
 

@@ -1,6 +1,7 @@
 """Condition guides, slideshows and the glossary."""
 
 import re
+from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from wagtail.snippets.models import register_snippet
 
 from carepath.conditions import vocab
 from carepath.conditions.blocks import ConditionBodyBlock, SlideBlock
+from carepath.core.copies import Instances, shared, shared_entry
 from carepath.core.pagecache import PublicPageMixin
 from carepath.editorial.models import MedicalReviewMixin, review_panel
 
@@ -81,6 +83,70 @@ class GlossaryTerm(index.Indexed, models.Model):
 register_snippet(GlossaryTerm)
 
 
+class GlossaryEntry(NamedTuple):
+    """A glossary term as a page shows it."""
+
+    term: str
+    definition: str
+    guide_id: int | None
+    guide_live: bool
+    guide_url: str | None
+
+    @classmethod
+    def of(cls, term):
+        guide = term.guide if term.guide_id else None
+        return cls(term.term, term.definition, term.guide_id, bool(guide and guide.live), guide.url if guide else None)
+
+
+class Glossary:
+    """Every glossary term, with the pattern that finds them in a text (the longest term where several start at one
+    place) and the terms themselves for the key-term boxes; kept per process until the next content change
+    (`glossary()`)."""
+
+    def __init__(self, terms):
+        terms = sorted(terms, key=lambda t: -len(t.term))
+        self.by_term = {t.term.lower(): GlossaryEntry.of(t) for t in terms}
+        self.by_pk = {t.pk: GlossaryEntry.of(t) for t in terms}
+        self.pattern = None
+        if terms:
+            # A trie of the lower-cased terms (a flat alternation of forty terms is tried term by term at every word
+            # boundary), entered only where a term's first letter stands: three times faster, the same matches.
+            first_letters = re.escape("".join(sorted({t.term[0].lower() for t in terms})))
+            self.pattern = re.compile(rf"\b(?=[{first_letters}])({_trie(self.by_term)})\b", re.IGNORECASE)
+        # pk -> a fresh GlossaryTerm or None, its guide not loaded (a key-term box takes the guide's URL from the
+        # entry; a caller that asks for the guide gets it from the database)
+        fields = [f.attname for f in GlossaryTerm._meta.concrete_fields]
+        self.term = Instances(
+            {t.pk: GlossaryTerm.from_db(t._state.db, fields, [getattr(t, f) for f in fields]) for t in terms}
+        )
+
+
+def _trie(words):
+    """A regular expression matching exactly `words`, as a trie; where one word is the start of another, the longer
+    is tried first (as in an alternation sorted longest first)."""
+    root = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def expression(node):
+        branches = [re.escape(char) + expression(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        group = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" not in node:
+            return group
+        return f"(?:{group})?" if len(branches) == 1 else f"{group}?"
+
+    return expression(root)
+
+
+def glossary():
+    return shared("glossary", lambda: Glossary(GlossaryTerm.objects.select_related("guide")))
+
+
 class ConditionIndexPage(PublicPageMixin, Page):
     """/conditions/: the A-Z index of condition guides."""
 
@@ -97,6 +163,14 @@ class ConditionIndexPage(PublicPageMixin, Page):
             letters.setdefault(guide.title[:1].upper(), []).append(guide)
         context["letters"] = sorted(letters.items())
         return context
+
+
+class PageLink(NamedTuple):
+    """A link to another page as a list shows it."""
+
+    url: str
+    title: str
+    summary: str = ""
 
 
 def specific_in_bulk(pages):
@@ -305,13 +379,40 @@ class ConditionPage(PublicPageMixin, RoutablePageMixin, MedicalReviewMixin, Page
     def guide(self, request):
         return self.render(request)
 
+    def surroundings(self, request):
+        """(related reading, up next, the index's URL) as the page shows them: plain links, kept per process until
+        the next content change (core/copies.py). A preview is of a draft's own picks and codes: computed afresh."""
+
+        def links():
+            related = tuple(PageLink(p.url, p.title, getattr(p, "summary", "")) for p in self.related_reading())
+            following = self.next_page()
+            up_next = PageLink(following.url, following.title) if following else None
+            return related, up_next, self.get_parent().url
+
+        if getattr(request, "is_preview", False):
+            return links()
+        return shared_entry("guide_surroundings", self.pk, links)
+
+    def read_lists(self, request):
+        """reference_list, reviewer_list and specialty_list from the process's copy, kept until the next content
+        change (a publish writes them, a reviewer edit bumps it too): fresh instances, no query. A preview shows the
+        draft's own lists."""
+        if getattr(request, "is_preview", False):
+            return
+        kept = shared_entry(
+            "guide_lists",
+            self.pk,
+            lambda: Instances({self.pk: (self.reference_list, self.reviewer_list, self.specialty_list)}),
+        )
+        self.reference_list, self.reviewer_list, self.specialty_list = kept(self.pk)
+
     def get_context(self, request, *args, **kwargs):
         from carepath.conditions.views import ShareForm
 
+        self.read_lists(request)
         context = super().get_context(request, *args, **kwargs)
         context.setdefault("share_form", ShareForm())
-        context["related"] = self.related_reading()
-        context["up_next"] = self.next_page()
+        context["related"], context["up_next"], context["index_url"] = self.surroundings(request)
         context["references"] = self.reference_list
         context["reviewer_list"] = self.reviewer_list
         context["structured_data"] = self.structured_data(request)

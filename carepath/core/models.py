@@ -1,9 +1,11 @@
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from wagtail.admin.panels import FieldPanel
 from wagtail.fields import RichTextField
-from wagtail.models import Page
+from wagtail.models import Page, Site
 from wagtail.search import index
 
+from carepath.core.copies import shared, shared_entries
 from carepath.core.pagecache import PublicPageMixin
 
 
@@ -13,18 +15,36 @@ class HomePage(PublicPageMixin, Page):
     max_count = 1
 
     def route(self, request, path_components):
-        """The page at exactly this path in one look-up by url_path, instead of one query (and one more for the
-        specific page) per level; anything else (a routable page's sub-path, a miss) takes Wagtail's walk. No page
-        type between the home page and its descendants routes by itself, so the answer is the walk's."""
+        """The page at exactly this path in one query for the specific page, instead of one query (and one more for
+        the specific page) per level: which page and page type a path leads to is kept per process (core/copies.py);
+        the page itself is read afresh. Anything else (a routable page's sub-path, a miss) takes Wagtail's walk. No
+        page type between the home page and its descendants routes by itself, so the answer is the walk's."""
         if path_components:
             url_path = self.url_path + "/".join(path_components) + "/"
-            # slug and depth let the database use the slug index (url_path has none); url_path alone decides
-            page = Page.objects.filter(
-                slug=path_components[-1], depth=self.depth + len(path_components), url_path=url_path
-            ).first()
-            if page is not None:
-                return page.specific.route(request, [])
+            found = shared_entries("routes", [url_path], lambda missing: self._find_routes(path_components, missing))
+            if url_path in found:
+                page_id, content_type_id = found[url_path]
+                model = ContentType.objects.get_for_id(content_type_id).model_class() or Page
+                try:
+                    page = model.objects.get(pk=page_id)
+                except model.DoesNotExist:
+                    pass
+                else:
+                    # Where Wagtail keeps a page's site root paths for its URL (else one cache read per request)
+                    page._wagtail_cached_site_root_paths = shared("site_root_paths", _site_root_paths)
+                    return page.route(request, [])
         return super().route(request, path_components)
+
+    def _find_routes(self, path_components, missing):
+        # slug and depth let the database use the slug index (url_path has none); url_path alone decides. Only paths
+        # that lead somewhere are kept (any number of made-up paths could be asked for).
+        (url_path,) = missing
+        found = (
+            Page.objects.filter(slug=path_components[-1], depth=self.depth + len(path_components), url_path=url_path)
+            .values_list("pk", "content_type_id")
+            .first()
+        )
+        return {url_path: found} if found else {}
 
     def get_context(self, request, *args, **kwargs):
         from carepath.conditions.models import ConditionPage, SlideshowPage
@@ -42,3 +62,7 @@ class StandardPage(PublicPageMixin, Page):
     content_panels = Page.content_panels + [FieldPanel("body")]
     search_fields = Page.search_fields + [index.SearchField("body")]
     subpage_types = []
+
+
+def _site_root_paths():
+    return tuple(Site.get_site_root_paths())

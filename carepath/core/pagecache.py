@@ -10,7 +10,8 @@ and their reviews). An entry records the generations it was rendered under; a hi
 one increment invalidates every page of that scope at once, including the indexes and related links that list a
 changed page. The counters and the entry are read in one round trip. With Redis the counters live in Redis; with
 local memory (one cache per process) they are files under the var directory, so every worker on the machine sees a
-bump made by any of them.
+bump made by any of them. The same counters say when the per-process copies of content data (core/copies.py) are
+stale, so they are kept and bumped with the page cache off too.
 """
 
 import hashlib
@@ -27,6 +28,7 @@ from django.core.cache import caches
 from django.utils.http import parse_etags
 
 MARK_HEADER = "X-Carepath-Page-Cache"
+GENERATIONS_ENVIRON_KEY = "carepath.generations"  # a miss hands the counters it read on to Django (core/copies.py)
 SCOPES = ("content", "directory")
 PERSONAL_COOKIES = ("sessionid", "messages")
 # Browsers revalidate every time (cheap: a 304 from this layer), so a reader who just got a session (after sharing a
@@ -108,9 +110,8 @@ class CacheGenerations:
 
 
 def invalidate(*scopes):
-    """Make every stored page of these scopes stale (default: all). Called by the signal handlers on changes."""
-    if not settings.PAGE_CACHE_ENABLED:
-        return
+    """Make every stored page of these scopes stale (default: all), and every process's copies of content data.
+    Called by the signal handlers on changes; with the page cache off as well, for the copies."""
     CacheGenerations(caches[settings.PAGE_CACHE_ALIAS]).bump(scopes or SCOPES)
 
 
@@ -144,6 +145,7 @@ class PageCacheMiddleware:
             except Exception:  # a cache outage must not take the site down; Django still answers
                 log.warning("page cache unavailable", exc_info=True)
             else:
+                environ[GENERATIONS_ENVIRON_KEY] = generations
                 if entry:
                     status, headers, body = self._answer(environ, entry["headers"], entry["body"], entry["etag"])
                     start_response(status, [*headers, ("X-Page-Cache", "hit")])
@@ -279,11 +281,16 @@ class PublicPageMixin:
 
     def get_view_restrictions(self):
         """Wagtail's answer (restrictions on this page or an ancestor, an alias standing for its source) in one
-        query instead of two: the ancestors are read inside the restriction query."""
+        query instead of two: the ancestors are read inside the restriction query; and in none while no page of the
+        site has a restriction (kept per process, core/copies.py)."""
         from django.db.models import Q
         from django.db.models.functions import Coalesce
         from wagtail.models import Page, PageViewRestriction
 
+        from carepath.core.copies import shared
+
+        if not shared("any_view_restriction", PageViewRestriction.objects.exists):
+            return PageViewRestriction.objects.none()
         steplen = Page.steplen
         ancestor_paths = [self.path[:end] for end in range(steplen, len(self.path), steplen)]
         ancestors = Page.objects.filter(path__in=ancestor_paths).exclude(pk=self.pk)

@@ -1,14 +1,17 @@
 """What invalidates the page cache. Any saved or deleted page (a publish, an unpublish, a move, a draft that
-touches the live row), medical reviewer, glossary term, specialty name or site bumps the "content" generation: every
-guide, slideshow and index is re-rendered, so pages that list or link the changed one are never stale. A provider, a
-location, a specialty or a patient review (written, confirmed, moderated) bumps the "directory" generation. Bulk
-writes that send no signals (the NPPES importer) call `invalidate("directory")` themselves."""
+touches the live row), image, medical reviewer, glossary term, specialty name, view restriction or site bumps the
+"content" generation: every guide, slideshow and index is re-rendered, so pages that list or link the changed one are
+never stale, and every process's copies of content data (core/copies.py) are rebuilt. A provider, a location, a
+specialty or a patient review (written, confirmed, moderated) bumps the "directory" generation. Bulk writes that send
+no signals (the NPPES importer) call `invalidate("directory")` themselves."""
 
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from wagtail.models import Page, Site
+from wagtail.images.models import AbstractImage
+from wagtail.models import Page, PageViewRestriction, Site
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
+from carepath.core import copies
 from carepath.core.pagecache import invalidate
 
 
@@ -17,7 +20,8 @@ def _scope(instance):
     from carepath.directory.models import PracticeLocation, Provider, ProviderReview, ProviderSpecialty, Taxonomy
     from carepath.editorial.models import MedicalReviewer
 
-    if isinstance(instance, Page | Site | MedicalReviewer | GlossaryTerm | Taxonomy):
+    content = Page | Site | PageViewRestriction | AbstractImage | MedicalReviewer | GlossaryTerm | Taxonomy
+    if isinstance(instance, content):
         return "content"
     if isinstance(instance, Provider | PracticeLocation | ProviderSpecialty | ProviderReview):
         return "directory"
@@ -26,6 +30,8 @@ def _scope(instance):
 
 def _changed(sender, instance=None, **kwargs):
     scope = "content" if instance is None else _scope(instance)
+    if scope == "content":
+        copies.forget()  # this process's own later reads in the same transaction see the change
     if scope:
         # After the commit: a page rendered from the old rows meanwhile must not be stored under the new generation.
         transaction.on_commit(lambda: invalidate(scope))

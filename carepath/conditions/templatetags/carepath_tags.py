@@ -1,45 +1,69 @@
+import functools
 import itertools
 import json
 import re
 
 from django import template
+from django.template.defaultfilters import date
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from wagtail.rich_text import RichText, expand_db_html
 
-from carepath.conditions.models import GlossaryTerm
+from carepath.conditions.models import glossary
 
 register = template.Library()
 TAG_SPLIT_RE = re.compile(r"(<[^>]+>)")
 
 
 def _glossary(context):
-    """The glossary, read once per request and shared by every section of the page. Terms the page already
-    explains in a key-term box start out as used, so they are not defined twice."""
+    """The glossary (kept per process, conditions.models.glossary) and the terms this page already explains in a
+    key-term box: they start out as used, so they are not defined twice. Shared by every section of the page."""
     cache = context.render_context
     if "carepath_glossary" not in cache:
-        terms = sorted(GlossaryTerm.objects.select_related("guide"), key=lambda t: -len(t.term))
-        alternatives = "|".join(re.escape(t.term) for t in terms)
-        pattern = re.compile(rf"\b({alternatives})\b", re.IGNORECASE) if terms else None
         page = context.get("page")
         boxed = {
             block.value["term"].term.lower()
             for block in getattr(page, "body", [])
             if block.block_type == "glossary_term" and block.value["term"]
         }
-        cache["carepath_glossary"] = ({t.term.lower(): t for t in terms}, pattern, boxed)
+        cache["carepath_glossary"] = (glossary(), boxed)
     return cache["carepath_glossary"]
 
 
-def _definition_html(term, number, current_page):
+def _definition_html(entry, number, current_page):
     more = ""
-    if term.guide_id and term.guide.live and term.guide_id != getattr(current_page, "pk", None):
-        more = format_html(' <a href="{}">Read the guide on {}</a>', term.guide.url, term.term)
+    if entry.guide_id and entry.guide_live and entry.guide_id != getattr(current_page, "pk", None):
+        more = format_html(' <a href="{}">Read the guide on {}</a>', entry.guide_url, entry.term)
     return format_html(
         '<span class="gloss-def" id="gloss-{n}">{definition}{more}</span>',
         n=number,
-        definition=term.definition,
+        definition=entry.definition,
         more=mark_safe(more),
     )
+
+
+@register.filter(expects_localtime=True)
+def date_text(value, arg):
+    """Django's |date, remembered per value, format, language and time zone (equal instants in two zones are equal
+    keys): formatting looks the month's name up in the translations each time, a tenth of a millisecond for each of
+    a guide's dozen dates."""
+    return _date_text(value, arg, get_language(), timezone.get_current_timezone_name())
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_text(value, arg, language, zone):
+    return date(value, arg)
+
+
+@register.filter
+def rich_text(value):
+    """Rich text as HTML, as Wagtail's |richtext gives it: links expanded, without rendering the one-line template
+    Wagtail wraps it in ("{{ html|safe }}", wagtailcore/shared/richtext.html, which CarePath does not override)."""
+    if isinstance(value, RichText):
+        return mark_safe(expand_db_html(value.source))
+    return mark_safe(expand_db_html(str(value))) if value is not None else ""
 
 
 @register.simple_tag(takes_context=True)
@@ -47,9 +71,10 @@ def glossarize(context, html):
     """Mark the first use on the page of each glossary term with an inline, keyboard-reachable definition.
 
     Terms inside links are left alone, and so is the term that names the page itself."""
-    by_term, pattern, used = _glossary(context)
+    terms, used = _glossary(context)
+    by_term, pattern = terms.by_term, terms.pattern
     counter = context.render_context.setdefault("carepath_glossary_ids", itertools.count(1))
-    html = str(html)
+    html = rich_text(html) if isinstance(html, RichText) else str(html)
     if pattern is None:
         return mark_safe(html)
     page = context.get("page")

@@ -1,13 +1,10 @@
 """The page cache in front of Django, driven through WSGI exactly as a server calls it, on real Redis and in memory."""
 
 import re
-import uuid
-from datetime import date
 from io import BytesIO
 from urllib.parse import urlencode
 
 import pytest
-import redis
 from django.core import signals
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
@@ -16,7 +13,6 @@ from django.db import close_old_connections
 from carepath.core.pagecache import PageCacheMiddleware
 
 pytestmark = pytest.mark.django_db
-REDIS_URL = "redis://127.0.0.1:6379/4"
 GUIDE = "/conditions/muscle-atrophy/"
 
 
@@ -85,26 +81,6 @@ class WSGIClient:
         )
 
 
-@pytest.fixture(params=["redis", "locmem"])
-def backend(request, settings, tmp_path):
-    prefix = f"test-{uuid.uuid4().hex}"  # keys of this test's own: other suites may share the Redis database
-    if request.param == "redis":
-        pages = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}
-    else:
-        pages = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
-    settings.CACHES = {**settings.CACHES, "pages": pages}
-    settings.PAGE_CACHE_ENABLED = True
-    settings.PAGE_CACHE_GENERATION_DIR = tmp_path / "generations"
-    yield request.param
-    if request.param == "redis":
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-    else:
-        caches["pages"].clear()
-
-
 @pytest.fixture
 def django_runs():
     """How many requests reached Django (a hit must reach none)."""
@@ -126,12 +102,6 @@ def django_runs():
 @pytest.fixture
 def wsgi(backend, django_runs):
     return WSGIClient(PageCacheMiddleware(WSGIHandler()))
-
-
-@pytest.fixture
-def commits(django_capture_on_commit_callbacks):
-    """Run the on-commit invalidations the way a committed transaction would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def assert_nothing_personal(response):
@@ -319,22 +289,9 @@ def test_unpublishing_a_guide_takes_it_off_its_index(wsgi, commits, guide):
     assert GUIDE not in wsgi.get("/conditions/").text
 
 
-def test_a_change_to_a_medical_reviewer_reaches_the_pages_naming_them(wsgi, commits, guide, django_user_model):
-    from carepath.editorial.models import MedicalReview, MedicalReviewer
-
+def test_a_change_to_a_medical_reviewer_reaches_the_pages_naming_them(wsgi, commits, review_guide):
     with commits():
-        user = django_user_model.objects.create_user("cache-reviewer", password="unused-password-1")
-        reviewer = MedicalReviewer.objects.create(user=user, name="Test Reviewer", credentials="MD")
-        # A page's review record comes from the approval of the revision published (the Medical review workflow).
-        revision = guide.save_revision()
-        MedicalReview.objects.create(
-            page=guide,
-            revision=revision,
-            reviewer=reviewer,
-            reviewed_on=date(2026, 1, 5),
-            next_review_due=date(2027, 1, 5),
-        )
-        revision.publish()
+        reviewer = review_guide("cache-reviewer", "Test Reviewer")
     assert "Test Reviewer, MD" in wsgi.get(GUIDE).text
     assert wsgi.get(GUIDE).header("X-Page-Cache") == "hit"
     with commits():
