@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_import.py                      # 1,000,000 rows, writes bench/RESULTS.md
     .venv/bin/python bench/bench_import.py --rows 200000 1000000 --no-write
 
-For each size: generate the file under /tmp (bench/nppes_generate.py; reused when present), then
+For each size: generate the file under --data-dir (bench/nppes_generate.py; reused when present), then
 1. COPY it server-side into an unindexed 330-column text table: the floor of what loading the file can cost;
 2. `carepath import_nppes` it into an empty directory (the first load), as a child process: wall time, and the
    child's peak RSS from wait4();
@@ -66,6 +66,11 @@ def machine():
     return f"{os.cpu_count()} CPUs ({cpu}), {mem / 1024**2:.0f} GB RAM, Linux {platform.release()}"
 
 
+def commit():
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return found.stdout.strip() or "?"
+
+
 def ensure_database(url):
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
@@ -85,8 +90,8 @@ def child_env(url):
     }
 
 
-def generated_file(rows):
-    path = Path(f"/tmp/npidata_pfile_bench_{rows}.csv")
+def generated_file(rows, directory):
+    path = Path(directory) / f"npidata_pfile_bench_{rows}.csv"
     if not path.exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "nppes_generate.py"), str(rows), str(path)], check=True)
     return path
@@ -131,8 +136,8 @@ def empty_directory(url):
         conn.execute("VACUUM ANALYZE directory_provider, directory_providerspecialty, directory_practicelocation")
 
 
-def bench(url, rows, batch_size):
-    path = generated_file(rows)
+def bench(url, rows, batch_size, directory):
+    path = generated_file(rows, directory)
     empty_directory(url)
     load = os.getloadavg()[0]
     copy1 = raw_copy(url, path)
@@ -163,14 +168,15 @@ def bench(url, rows, batch_size):
     return result
 
 
-def section(results, url, batch_size):
+def section(results, url, batch_size, started):
     with psycopg.connect(url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]
         buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
     lines = [
         SECTION,
         "",
-        f"Run {datetime.date.today().isoformat()} by `bench/bench_import.py` on {machine()}; PostgreSQL {version} "
+        f"Run {started:%Y-%m-%d %H:%M}-{datetime.datetime.now(datetime.UTC):%H:%M} UTC by `bench/bench_import.py` "
+        f"(commit {commit()}) on {machine()}; PostgreSQL {version} "
         f"(shared_buffers {buffers}) on the same machine. Input: `bench/nppes_generate.py` files in the real "
         "330-column layout (about 1.2 KB a row, like the CMS file), 2% deactivated NPIs. Batch size "
         f"{batch_size or 'default (5000)'}. Times include the command's start-up (about 3 s).",
@@ -195,11 +201,27 @@ def section(results, url, batch_size):
 
 
 def write_results(text):
-    """Replace this benchmark's section of RESULTS.md (other sections belong to other benchmarks)."""
+    """Replace this benchmark's section of RESULTS.md (other sections belong to other benchmarks); the runs the old
+    section showed are kept under "Earlier runs", newest first."""
     old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new, encoding="utf-8")
+    found = pattern.search(old)
+    if not found:
+        RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        return
+    if earlier := earlier_runs(found[0]):
+        text = f"{text.rstrip()}\n\n{EARLIER}\n\n{earlier}\n"
+    RESULTS.write_text(old[: found.start()] + text + "\n" + old[found.end() :], encoding="utf-8")
+
+
+EARLIER = "### Earlier runs"
+
+
+def earlier_runs(section):
+    """The run a section shows (from its "Run ..." line to its summaries) and the earlier runs it keeps."""
+    current = re.search(r"^Run .*?^Import summaries: .*?$", section.split(EARLIER)[0], re.S | re.M)
+    kept = section.split(f"{EARLIER}\n", 1)[1].strip() if EARLIER in section else ""
+    return "\n\n".join(part for part in (current[0] if current else "", kept) if part)
 
 
 def main(argv=None):
@@ -207,11 +229,15 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/carepath_nppes_bench")
     parser.add_argument("--batch-size", type=int)
+    parser.add_argument(
+        "--data-dir", default="/tmp", help="where the generated files are kept (PostgreSQL's server must read them)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
     ensure_database(args.database_url)
-    results = [bench(args.database_url, rows, args.batch_size) for rows in args.rows]
-    text = section(results, args.database_url, args.batch_size)
+    started = datetime.datetime.now(datetime.UTC)
+    results = [bench(args.database_url, rows, args.batch_size, args.data_dir) for rows in args.rows]
+    text = section(results, args.database_url, args.batch_size, started)
     print(text)
     if not args.no_write:
         write_results(text)

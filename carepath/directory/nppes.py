@@ -29,6 +29,7 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 
 from django.db import DatabaseError, connection, transaction
@@ -213,11 +214,11 @@ class RowParser:
     def __init__(self, columns, known_codes):
         self.columns = columns
         self.known_codes = known_codes
-        lengths = _max_lengths()
-        # (position, field, longest value it takes) for the text we store
-        self.provider_text = [(i, f, lengths[f]) for i, f in zip(columns.provider, PROVIDER_COLUMNS, strict=True)]
-        self.provider_text.append((columns.sex, "sex", lengths["sex"]))
-        self.location_text = [(i, f, lengths[f]) for i, f in zip(columns.location, LOCATION_COLUMNS, strict=True)]
+        self.provider_text = TextColumns([*columns.provider, columns.sex], [*PROVIDER_COLUMNS, "sex"])
+        self.location_text = TextColumns(columns.location, LOCATION_COLUMNS)
+        # Each row's 15 taxonomy slots (code, primary switch), in two C calls rather than thirty look-ups.
+        self.taxonomy_codes = itemgetter(*(code for code, _ in columns.taxonomies))
+        self.taxonomy_switches = itemgetter(*(switch for _, switch in columns.taxonomies))
         self.dates = {}  # "MM/DD/YYYY" -> date: a file has a few thousand distinct dates and millions of rows
 
     def parse(self, row):
@@ -235,7 +236,7 @@ class RowParser:
         entity_type = row[c.entity_type].strip()
         if entity_type not in ("1", "2"):
             raise BadRow(f"Entity Type Code {entity_type!r} is not 1 or 2, and the NPI is not deactivated")
-        text = self.text(row, self.provider_text)  # organization name, last name, first name, ..., sex
+        text = self.provider_text(row)  # organization name, last name, first name, ..., sex
         if entity_type == "1" and not text[1]:
             raise BadRow("an individual without a last name")
         if entity_type == "2" and not text[0]:
@@ -248,16 +249,14 @@ class RowParser:
         )
 
         codes, primary = [], []
-        for code_at, switch_at in c.taxonomies:
-            code = row[code_at]
-            if not code:  # most of the 15 slots are empty
-                continue
+        slots = zip(self.taxonomy_codes(row), self.taxonomy_switches(row), strict=True)
+        for code, switch in [(code, switch) for code, switch in slots if code]:  # most of the 15 are empty
             code = code.strip()
             if code not in self.known_codes:
                 raise BadRow(f"taxonomy code {code!r} is not in the taxonomy table (load the NUCC file first)")
             if code not in codes:  # the same code recurs with each state licence
                 codes.append(code)
-            if row[switch_at].strip() == "Y" and code not in primary:
+            if switch.strip() == "Y" and code not in primary:
                 primary.append(code)
         if len(codes) == 1 and not primary:
             primary = codes  # an only specialty is the primary one; older records leave the switch unanswered ("X")
@@ -273,7 +272,7 @@ class RowParser:
         centroid = zip_centroid(zip5) if len(postal) in (5, 9) and postal.isdigit() else None
         if centroid is None:
             raise BadRow(f"practice ZIP code {postal!r} is not a US ZIP code")
-        return (*self.text(row, self.location_text), zip5, *centroid)
+        return (*self.location_text(row), zip5, *centroid)
 
     def date(self, text, column):
         if not text:
@@ -288,16 +287,24 @@ class RowParser:
             self.dates[text] = parsed
         return parsed
 
-    @staticmethod
-    def text(row, columns):
+
+class TextColumns:
+    """Reads the text of some columns of a row, stripped, as values for the model fields of the same names."""
+
+    def __init__(self, positions, fields):
+        self.get = itemgetter(*positions)
+        self.fields = list(fields)
+        lengths = _max_lengths()
+        self.longest = [lengths[f] for f in self.fields]
+
+    def __call__(self, row):
+        values = [value.strip() for value in self.get(row)]
         # PostgreSQL refuses an over-long value, and the whole batch with it. NPPES's own limits are shorter than
         # our columns, so a longer value means a broken row.
-        values = []
-        for position, name, longest in columns:
-            value = row[position].strip()
-            if len(value) > longest:
-                raise BadRow(f"{name.replace('_', ' ')} is longer than {longest} characters")
-            values.append(value)
+        if any(map(int.__gt__, map(len, values), self.longest)):
+            too_long = zip(values, self.fields, self.longest, strict=True)
+            name, longest = next((name, longest) for value, name, longest in too_long if len(value) > longest)
+            raise BadRow(f"{name.replace('_', ' ')} is longer than {longest} characters")
         return values
 
 
@@ -627,6 +634,10 @@ def _sql():
     loc_default_values = [f.get_db_prep_save(f.get_default(), connection) for f in loc_defaults]
     loc_default_marks = "".join(", %s" for _ in loc_defaults)
     same_place = " AND ".join(f"l.{c} IS NOT DISTINCT FROM s.{c}" for c in LOCATION_FIELDS)
+    provider_insert = (
+        f"INSERT INTO {provider} ({columns}) SELECT npi, {', '.join(PROVIDER_FIELDS)}, true{default_marks} "
+        f"FROM {STAGE} WHERE NOT deactivated"
+    )
     specialty_insert = (
         f"INSERT INTO {specialty} (provider_id, taxonomy_id, is_primary) "
         f"SELECT s.npi, c.code, c.code = ANY (string_to_array(s.primary_codes, ' ')) "
@@ -643,9 +654,9 @@ def _sql():
         "location_defaults": loc_default_values,
         # PostgreSQL: from the staging table.
         "pg_existing": f"SELECT count(*) FROM {STAGE} s JOIN {provider} p ON p.npi = s.npi WHERE NOT s.deactivated",
+        "pg_insert": provider_insert,
         "pg_upsert": (
-            f"INSERT INTO {provider} ({columns}) SELECT npi, {', '.join(PROVIDER_FIELDS)}, true{default_marks} "
-            f"FROM {STAGE} WHERE NOT deactivated ON CONFLICT (npi) DO UPDATE SET {set_updated} "
+            f"{provider_insert} ON CONFLICT (npi) DO UPDATE SET {set_updated} "
             # An unchanged provider is not rewritten: a monthly re-import leaves no dead rows behind.
             f"WHERE ({', '.join(f'{provider}.{c}' for c in updated)}) "
             f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in updated)}) RETURNING npi"
@@ -719,8 +730,12 @@ def upsert_providers(records, postgres):
         if postgres:
             cursor.execute(sql["pg_existing"])
             existing = cursor.fetchone()[0]
-            cursor.execute(sql["pg_upsert"], sql["defaults"])
-            changed = {npi for (npi,) in cursor.fetchall()}
+            if existing:
+                cursor.execute(sql["pg_upsert"], sql["defaults"])
+                changed = {npi for (npi,) in cursor.fetchall()}
+            else:  # all new, as every batch of a first load: no conflict to look for, row by row
+                cursor.execute(sql["pg_insert"], sql["defaults"])
+                changed = {r.npi for r in active}
         else:
             existing = sum(Provider.objects.filter(npi__in=chunk).count() for chunk in _chunks([r.npi for r in active]))
             adapt = connection.ops.adapt_datefield_value
