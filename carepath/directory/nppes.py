@@ -22,6 +22,7 @@ import io
 import os
 import queue
 import re
+import sys
 import threading
 import time
 import zipfile
@@ -29,7 +30,6 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from operator import itemgetter
 from pathlib import Path
 
 from django.db import DatabaseError, connection, transaction
@@ -214,11 +214,11 @@ class RowParser:
     def __init__(self, columns, known_codes):
         self.columns = columns
         self.known_codes = known_codes
-        self.provider_text = TextColumns([*columns.provider, columns.sex], [*PROVIDER_COLUMNS, "sex"])
-        self.location_text = TextColumns(columns.location, LOCATION_COLUMNS)
-        # Each row's 15 taxonomy slots (code, primary switch), in two C calls rather than thirty look-ups.
-        self.taxonomy_codes = itemgetter(*(code for code, _ in columns.taxonomies))
-        self.taxonomy_switches = itemgetter(*(switch for _, switch in columns.taxonomies))
+        lengths = _max_lengths()
+        # (position, field, longest value it takes) for the text we store
+        self.provider_text = [(i, f, lengths[f]) for i, f in zip(columns.provider, PROVIDER_COLUMNS, strict=True)]
+        self.provider_text.append((columns.sex, "sex", lengths["sex"]))
+        self.location_text = [(i, f, lengths[f]) for i, f in zip(columns.location, LOCATION_COLUMNS, strict=True)]
         self.dates = {}  # "MM/DD/YYYY" -> date: a file has a few thousand distinct dates and millions of rows
 
     def parse(self, row):
@@ -236,7 +236,7 @@ class RowParser:
         entity_type = row[c.entity_type].strip()
         if entity_type not in ("1", "2"):
             raise BadRow(f"Entity Type Code {entity_type!r} is not 1 or 2, and the NPI is not deactivated")
-        text = self.provider_text(row)  # organization name, last name, first name, ..., sex
+        text = self.text(row, self.provider_text)  # organization name, last name, first name, ..., sex
         if entity_type == "1" and not text[1]:
             raise BadRow("an individual without a last name")
         if entity_type == "2" and not text[0]:
@@ -249,14 +249,16 @@ class RowParser:
         )
 
         codes, primary = [], []
-        slots = zip(self.taxonomy_codes(row), self.taxonomy_switches(row), strict=True)
-        for code, switch in [(code, switch) for code, switch in slots if code]:  # most of the 15 are empty
+        for code_at, switch_at in c.taxonomies:
+            code = row[code_at]
+            if not code:  # most of the 15 slots are empty
+                continue
             code = code.strip()
             if code not in self.known_codes:
                 raise BadRow(f"taxonomy code {code!r} is not in the taxonomy table (load the NUCC file first)")
             if code not in codes:  # the same code recurs with each state licence
                 codes.append(code)
-            if switch.strip() == "Y" and code not in primary:
+            if row[switch_at].strip() == "Y" and code not in primary:
                 primary.append(code)
         if len(codes) == 1 and not primary:
             primary = codes  # an only specialty is the primary one; older records leave the switch unanswered ("X")
@@ -272,7 +274,7 @@ class RowParser:
         centroid = zip_centroid(zip5) if len(postal) in (5, 9) and postal.isdigit() else None
         if centroid is None:
             raise BadRow(f"practice ZIP code {postal!r} is not a US ZIP code")
-        return (*self.location_text(row), zip5, *centroid)
+        return (*self.text(row, self.location_text), zip5, *centroid)
 
     def date(self, text, column):
         if not text:
@@ -287,24 +289,16 @@ class RowParser:
             self.dates[text] = parsed
         return parsed
 
-
-class TextColumns:
-    """Reads the text of some columns of a row, stripped, as values for the model fields of the same names."""
-
-    def __init__(self, positions, fields):
-        self.get = itemgetter(*positions)
-        self.fields = list(fields)
-        lengths = _max_lengths()
-        self.longest = [lengths[f] for f in self.fields]
-
-    def __call__(self, row):
-        values = [value.strip() for value in self.get(row)]
+    @staticmethod
+    def text(row, columns):
         # PostgreSQL refuses an over-long value, and the whole batch with it. NPPES's own limits are shorter than
         # our columns, so a longer value means a broken row.
-        if any(map(int.__gt__, map(len, values), self.longest)):
-            too_long = zip(values, self.fields, self.longest, strict=True)
-            name, longest = next((name, longest) for value, name, longest in too_long if len(value) > longest)
-            raise BadRow(f"{name.replace('_', ' ')} is longer than {longest} characters")
+        values = []
+        for position, name, longest in columns:
+            value = row[position].strip()
+            if len(value) > longest:
+                raise BadRow(f"{name.replace('_', ' ')} is longer than {longest} characters")
+            values.append(value)
         return values
 
 
@@ -515,6 +509,10 @@ def in_background(batches, ahead=2):
             put(exc)
 
     thread = threading.Thread(target=work, name="nppes-reader", daemon=True)
+    # Each statement's result waits for the GIL until the parsing thread lets it go: by default after 5 ms, which
+    # at a dozen statements a batch would leave the database idle for a good part of the import.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     thread.start()
     try:
         while (item := handoff.get()) is not done:
@@ -524,6 +522,10 @@ def in_background(batches, ahead=2):
     finally:
         stop.set()  # the consumer failed or stopped: let the thread finish before the file is closed
         thread.join()
+        sys.setswitchinterval(interval)
+
+
+SWITCH_INTERVAL = 0.0005  # seconds
 
 
 def write_batch(records, postgres):
