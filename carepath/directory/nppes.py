@@ -826,8 +826,8 @@ def deactivate_providers(records, postgres):
 # --- PostgreSQL, first load: indexes and foreign keys after the data -------------------------------------------------
 # Loading millions of providers into an empty directory costs the database less than half as much when the tables'
 # secondary indexes and foreign keys are built once at the end (what pg_restore does) instead of maintained row by
-# row (bench/RESULTS.md); so are the search entries' indexes, their rows written in one statement at the end. Only
-# what the merge itself needs stays: primary keys, the unique (provider, taxonomy) constraint, the location's
+# row (bench/RESULTS.md); so are the search entries' indexes (each batch writes its entries into the bare table).
+# Only what the merge itself needs stays: primary keys, the unique (provider, taxonomy) constraint, the location's
 # provider index. The definitions come from the models, as `migrate` creates them, so
 # what is rebuilt is exactly what was there. Nothing else writes these tables while the directory is empty.
 
