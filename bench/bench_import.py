@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_import.py                      # 1,000,000 rows, writes bench/RESULTS.md
     .venv/bin/python bench/bench_import.py --rows 200000 1000000 --no-write
 
-For each size: generate the file under /tmp (bench/nppes_generate.py; reused when present), then
+For each size: generate the file under --data-dir (bench/nppes_generate.py; reused when present), then
 1. COPY it server-side into an unindexed 330-column text table: the floor of what loading the file can cost;
 2. `carepath import_nppes` it into an empty directory (the first load), as a child process: wall time, and the
    child's peak RSS from wait4();
@@ -34,29 +34,44 @@ CARE = str(ROOT / ".venv" / "bin" / "carepath")
 
 
 NOTES = """Reading the numbers (measured on this machine, 2026-11-28):
-- The bar (an import at half the rate of a raw COPY) is not met: about 0.3 for a first load of a million rows on a
-  quiet machine, 0.2 when other benchmarks share its 2 vCPUs. A raw COPY is one PostgreSQL process parsing text
-  (about 30 us a row here). The import also has Python read and check every row (about 45 us of CPU: the csv module
-  over 330 columns 16, the checks 14, binary COPY encoding 5) and PostgreSQL merge it into three tables (about
-  37 us); the two overlap (the file is parsed in a thread while the database writes the previous batch) as far as
-  2 vCPUs allow. After a first load it writes every provider's search entries in one statement, then builds 16
-  secondary indexes and 3 foreign keys: about a third of the time at a million rows.
+- What changed since the earlier runs below (branch issue3-import): a batch of providers new to the directory (every
+  batch of a first load) gets its search entries from the staging table in the same transaction, so the end of a
+  first load only builds the 7 indexes and 3 foreign keys set aside, on two connections at once, with
+  maintenance_work_mem and work_mem at 256MB for those sessions; such a batch's providers go in by a plain
+  INSERT (no ON CONFLICT look-up); the import's session commits with synchronous_commit off (a crash loses whole
+  batches only, which the next run writes); the NPI check digit is computed without a Python loop (7.4 to 1.9 us);
+  and the parsing thread hands the GIL back within 0.5 ms instead of Python's 5 ms, so each of a batch's statements
+  does not wait that long to start (in-process, a 200,000-row import took 108 s with 5 ms and 52 s with 0.5 ms).
+- **The bar is not met: 0.16 in the run above.** Its final step (indexes and foreign keys) took 31 s of 224 s,
+  against 57 s of 139 s (search entries included) in the earlier run, whose load did not run reniced to 19;
+  the rows themselves took 193 s against 82 s, so the two runs do not compare. Side by side at
+  200,000 rows in consecutive minutes (load 7-8, 14:01-14:11 UTC), the code before this branch measured 0.08
+  (import 101.3 s, COPY 7.9 / 8.3 s) and this branch 0.06 (116.4 s, COPY 7.2 / 7.8 s): under this load no gain
+  shows at the command level, within the +-30% noise. On a shared machine the ratio is set by CPU per row, and
+  moving the search entries into the batches moved their cost rather than removing it.
+- What is left is CPU per row: a raw COPY costs PostgreSQL about 17 us of CPU a row here;
+  the import costs about 60 us of Python (reading and cutting a 1.2 KB line about 19, checking it about 19, binary
+  COPY of the staged batch 3.4, measured alone) and about 50 us in PostgreSQL. With the indexes set aside, per row:
+  staging COPY about 10, providers 6, specialties 16, locations 8-10, search entries 13 (of which computing them is
+  2.5: the rest is the heap, the primary key and its sequence). The two sides overlap (the file is parsed in a thread
+  while the database writes the previous batch), but on two shared CPUs the sum is what counts.
+- Next steps, not done: set aside the primary keys and the unique (provider, taxonomy) constraint of the tables a
+  first load fills as well (the batches of a first load do not need them; a batch that repeats an NPI would need
+  another way to replace its rows); stage the codes and primary flags as arrays rather than a string split again
+  for every specialty and entry (about 3 us a row in each statement); parse in a separate process.
+- Tried and dropped: operator.itemgetter for a row's text columns and taxonomy slots (slower than the loops:
+  4.1 against 2.5-3.3 us and 3.9 against 1.6 us); a text-format COPY of the staged batch built in Python (20 us a
+  row of CPU against 3.4 for the binary one).
 - Before the first-load technique (indexes and foreign keys maintained row by row) PostgreSQL spent about 146 us of
-  CPU a row instead of 37, and the import measured 0.18-0.24 of COPY. Written into their table with its 7 indexes in
-  place, the search entries of 200,000 providers took 7.7 s; without them, 2.0 s.
-- A re-import of the same file rewrites nothing: providers, specialties and locations are compared, not replaced,
-  and only providers whose rows changed get new search entries. (Rebuilding every provider's entries took an
-  unchanged 200,000-row re-import from 11 to 26 s.)
-- 10 of the 16 indexes rebuilt then duplicated another one or served only LIKE queries; since migration 0006 the
-  foreign keys of ProviderSpecialty, PracticeLocation and ProviderSearchEntry have no index of their own, so a first
-  load rebuilds 8 indexes and 3 foreign keys. Records that CMS quotes throughout are now cut at '","' up to the
-  last column read instead of parsed whole by the csv module (23-29 against 31 us a row, decoding included).
-- The run in the table (11:10-11:17 UTC) had a load average of 6.6-7.2 from other work on the 2 CPUs: 0.23, with
-  57 s of its 139 s in the final step (search entries, indexes, foreign keys). Not comparable with the earlier
-  0.26 at a load of 1.0-1.5; a quiet-machine run is still owed.
+  CPU a row instead of 37, and the import measured 0.18-0.24 of COPY. A re-import of the same file rewrites nothing:
+  providers, specialties and locations are compared, not replaced, and only providers whose rows changed get new
+  search entries.
 - Memory: the import holds at most four batches (one being parsed, two queued, one being written). Peak RSS is the
-  same for 200,000 and 1,000,000 rows; 278 MB of it is there before the first row (Django, Wagtail, the ZIP index).
-- On this shared machine the same 200,000-row import varied by +-20% from run to run.
+  same for 200,000 and 1,000,000 rows; about 280 MB of it is there before the first row (Django, Wagtail, the ZIP
+  index).
+- This machine was shared throughout (other sessions' benchmarks and test suites; every session's processes
+  reniced to 19 while the lead measured), so absolute times are several times a quiet machine's and vary +-30% from
+  run to run; the COPY and the import of one run were measured minutes apart under the same load.
 """
 
 
@@ -64,6 +79,11 @@ def machine():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
     return f"{os.cpu_count()} CPUs ({cpu}), {mem / 1024**2:.0f} GB RAM, Linux {platform.release()}"
+
+
+def commit():
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return found.stdout.strip() or "?"
 
 
 def ensure_database(url):
@@ -85,8 +105,8 @@ def child_env(url):
     }
 
 
-def generated_file(rows):
-    path = Path(f"/tmp/npidata_pfile_bench_{rows}.csv")
+def generated_file(rows, directory):
+    path = Path(directory) / f"npidata_pfile_bench_{rows}.csv"
     if not path.exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "nppes_generate.py"), str(rows), str(path)], check=True)
     return path
@@ -131,8 +151,8 @@ def empty_directory(url):
         conn.execute("VACUUM ANALYZE directory_provider, directory_providerspecialty, directory_practicelocation")
 
 
-def bench(url, rows, batch_size):
-    path = generated_file(rows)
+def bench(url, rows, batch_size, directory):
+    path = generated_file(rows, directory)
     empty_directory(url)
     load = os.getloadavg()[0]
     copy1 = raw_copy(url, path)
@@ -163,14 +183,15 @@ def bench(url, rows, batch_size):
     return result
 
 
-def section(results, url, batch_size):
+def section(results, url, batch_size, started):
     with psycopg.connect(url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]
         buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
     lines = [
         SECTION,
         "",
-        f"Run {datetime.date.today().isoformat()} by `bench/bench_import.py` on {machine()}; PostgreSQL {version} "
+        f"Run {started:%Y-%m-%d %H:%M}-{datetime.datetime.now(datetime.UTC):%H:%M} UTC by `bench/bench_import.py` "
+        f"(commit {commit()}) on {machine()}; PostgreSQL {version} "
         f"(shared_buffers {buffers}) on the same machine. Input: `bench/nppes_generate.py` files in the real "
         "330-column layout (about 1.2 KB a row, like the CMS file), 2% deactivated NPIs. Batch size "
         f"{batch_size or 'default (5000)'}. Times include the command's start-up (about 3 s).",
@@ -195,11 +216,27 @@ def section(results, url, batch_size):
 
 
 def write_results(text):
-    """Replace this benchmark's section of RESULTS.md (other sections belong to other benchmarks)."""
+    """Replace this benchmark's section of RESULTS.md (other sections belong to other benchmarks); the runs the old
+    section showed are kept under "Earlier runs", newest first."""
     old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new, encoding="utf-8")
+    found = pattern.search(old)
+    if not found:
+        RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        return
+    if earlier := earlier_runs(found[0]):
+        text = f"{text.rstrip()}\n\n{EARLIER}\n\n{earlier}\n"
+    RESULTS.write_text(old[: found.start()] + text + "\n" + old[found.end() :], encoding="utf-8")
+
+
+EARLIER = "### Earlier runs"
+
+
+def earlier_runs(section):
+    """The run a section shows (from its "Run ..." line to its summaries) and the earlier runs it keeps."""
+    current = re.search(r"^Run .*?^Import summaries: .*?$", section.split(EARLIER)[0], re.S | re.M)
+    kept = section.split(f"{EARLIER}\n", 1)[1].strip() if EARLIER in section else ""
+    return "\n\n".join(part for part in (current[0] if current else "", kept) if part)
 
 
 def main(argv=None):
@@ -207,11 +244,15 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/carepath_nppes_bench")
     parser.add_argument("--batch-size", type=int)
+    parser.add_argument(
+        "--data-dir", default="/tmp", help="where the generated files are kept (PostgreSQL's server must read them)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
     ensure_database(args.database_url)
-    results = [bench(args.database_url, rows, args.batch_size) for rows in args.rows]
-    text = section(results, args.database_url, args.batch_size)
+    started = datetime.datetime.now(datetime.UTC)
+    results = [bench(args.database_url, rows, args.batch_size, args.data_dir) for rows in args.rows]
+    text = section(results, args.database_url, args.batch_size, started)
     print(text)
     if not args.no_write:
         write_results(text)

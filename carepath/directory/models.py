@@ -12,18 +12,17 @@ PRIOR_MEAN = 3.5
 PRIOR_WEIGHT = 5
 
 
+# A digit -> the digit sum of twice it, as Luhn adds a doubled digit.
+LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
 def npi_check_digit_ok(npi):
     """NPI check digit: Luhn over the 10 digits with the card-issuer prefix 80840 (CMS, NPI standard)."""
-    if not (isinstance(npi, str) and len(npi) == 10 and npi.isdigit()):
+    if not (isinstance(npi, str) and len(npi) == 10 and npi.isascii() and npi.isdigit()):
         return False
-    digits = [int(d) for d in "80840" + npi]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    # From the right, every second digit is doubled; the prefix's digits add 24. Summing a digit string's bytes
+    # counts 48 (b"0") for each of its 10 digits. (An import checks millions of NPIs: no loop in Python here.)
+    total = 24 + sum(npi[-1::-2].encode()) + sum(npi[-2::-2].translate(LUHN_DOUBLED).encode()) - 480
     return total % 10 == 0
 
 

@@ -22,6 +22,7 @@ import io
 import os
 import queue
 import re
+import sys
 import threading
 import time
 import zipfile
@@ -126,7 +127,7 @@ class ImportResult:
     batches: int = 0
     report_path: Path | None = None
     incremental: bool = False
-    first_load: bool = False  # into an empty directory on PostgreSQL: indexes and foreign keys rebuilt at the end
+    first_load: bool = False  # into an empty directory on PostgreSQL: indexes and foreign keys built at the end
     rebuild_seconds: float = 0.0
 
     def summary(self):
@@ -137,7 +138,7 @@ class ImportResult:
         if self.skipped:
             text += f" (reasons in {self.report_path})"
         if self.first_load:
-            text += f"; first load: search entries, indexes and foreign keys built in {self.rebuild_seconds:,.0f} s"
+            text += f"; first load: indexes and foreign keys built in {self.rebuild_seconds:,.0f} s"
         return text
 
 
@@ -400,8 +401,8 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
     `incremental` marks a weekly file; it is imported exactly like a full one (both list deactivated NPIs
     explicitly, so nothing is inferred from an NPI's absence). Raises NppesFormatError, before writing anything,
     for a file that is not an NPPES main file; a bad row is reported and skipped.
-    On PostgreSQL, a load into an empty directory sets the secondary indexes and foreign keys aside, and writes the
-    search entries and rebuilds them at the end (see set_aside_for_first_load).
+    On PostgreSQL, a load into an empty directory sets the secondary indexes and foreign keys aside and builds them
+    at the end (see set_aside_for_first_load).
     """
     path = Path(path)
     result = ImportResult(report_path=Path(report) if report else default_report_path(path), incremental=incremental)
@@ -415,7 +416,7 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
             skipped = csv.writer(report_file)
             skipped.writerow(["line", "npi", "reason"])
             if postgres:
-                # A first load that was killed left indexes and foreign keys aside, and no search entries.
+                # A first load that was killed left indexes and foreign keys aside.
                 repaired = restore_set_aside()
                 result.first_load = not Provider.objects.exists()
                 create_staging_table()
@@ -424,7 +425,7 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
                 batches = parse_batches(reader, parser, skipped, batch_size, raw, result)
                 with closing(in_background(batches)) as batches:
                     for records, bytes_read in batches:
-                        created, updated, deactivated = write_batch(records, postgres, entries=not result.first_load)
+                        created, updated, deactivated = write_batch(records, postgres)
                         result.created += created
                         result.updated += updated
                         result.deactivated += deactivated
@@ -432,12 +433,12 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
                         if progress:
                             progress(bytes_read, total, result.rows)
             except BaseException:
-                if set_aside:
-                    # The batches written so far stay, so they need their search entries; with the database gone
-                    # too, the next import finds what is still aside and does both.
-                    with suppress(DatabaseError):
-                        search_index.refresh()
-                        restore_set_aside(set_aside)
+                # The batches written so far stay, search entries included; with the database gone too, the next
+                # import finds what is still aside and builds it.
+                with suppress(DatabaseError):
+                    if postgres:
+                        drop_staging_table()
+                    restore_set_aside(set_aside, concurrently=True)
                 raise
     if progress:
         progress(total, total, result.rows)
@@ -445,12 +446,9 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
         drop_staging_table()
     if result.first_load:
         if progress:
-            progress(total, total, result.rows, note="first load: search entries, then the indexes and foreign keys")
+            progress(total, total, result.rows, note="first load: building the indexes and foreign keys")
         started = time.monotonic()
-        # Every provider's search entries in one statement, before their table's indexes are built too. Killed
-        # before the indexes are back, the next import sees them missing and writes the entries again.
-        search_index.refresh()
-        restore_set_aside(set_aside)
+        restore_set_aside(set_aside, concurrently=True)
         analyze_directory()
         result.rebuild_seconds = time.monotonic() - started
     elif repaired:
@@ -511,6 +509,10 @@ def in_background(batches, ahead=2):
             put(exc)
 
     thread = threading.Thread(target=work, name="nppes-reader", daemon=True)
+    # Each statement's result waits for the GIL until the parsing thread lets it go: by default after 5 ms, which
+    # at a dozen statements a batch would leave the database idle for a good part of the import.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     thread.start()
     try:
         while (item := handoff.get()) is not done:
@@ -520,15 +522,19 @@ def in_background(batches, ahead=2):
     finally:
         stop.set()  # the consumer failed or stopped: let the thread finish before the file is closed
         thread.join()
+        sys.setswitchinterval(interval)
 
 
-def write_batch(records, postgres, entries=True):
-    """Write one batch in one transaction; return (created, updated, deactivated). With `entries`, the search
-    entries of the providers whose rows changed are rebuilt in the same transaction (a first load rebuilds them all
-    once, at the end).
+SWITCH_INTERVAL = 0.0005  # seconds
+
+
+def write_batch(records, postgres):
+    """Write one batch in one transaction, the search entries of the providers whose rows changed included; return
+    (created, updated, deactivated).
 
     Each step returns the NPIs whose rows it changed (on SQLite, every NPI it wrote), so an unchanged provider, most
-    of a monthly re-import, costs the search index nothing."""
+    of a monthly re-import, costs the search index nothing. A batch of providers new to the directory (all of a
+    first load's) has no entries to replace: on PostgreSQL they are written straight from the staging table."""
     with transaction.atomic():
         if postgres:
             stage(records)
@@ -537,7 +543,10 @@ def write_batch(records, postgres, entries=True):
         changed |= replace_specialties(records, postgres, fresh)
         changed |= replace_primary_locations(records, postgres, fresh)
         deactivated = deactivate_providers(records, postgres)
-        if entries and (changed or deactivated):
+        if postgres and fresh:
+            insert_search_entries()
+            changed = set()
+        if changed or deactivated:
             search_index.refresh(sorted(changed | deactivated))
     return created, updated, len(deactivated)
 
@@ -569,11 +578,16 @@ def create_staging_table():
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ({columns})")
+        # A batch's commit returns without waiting for its WAL to reach the disk. Should the server crash, the last
+        # batches are lost as a whole (never half of one), and running the import again writes them: the same
+        # promise as for an interrupted import. Only this session's commits, until drop_staging_table().
+        cursor.execute("SET synchronous_commit = off")
 
 
 def drop_staging_table():
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+        cursor.execute("RESET synchronous_commit")
 
 
 def stage(records):
@@ -622,6 +636,10 @@ def _sql():
     loc_default_values = [f.get_db_prep_save(f.get_default(), connection) for f in loc_defaults]
     loc_default_marks = "".join(", %s" for _ in loc_defaults)
     same_place = " AND ".join(f"l.{c} IS NOT DISTINCT FROM s.{c}" for c in LOCATION_FIELDS)
+    provider_insert = (
+        f"INSERT INTO {provider} ({columns}) SELECT npi, {', '.join(PROVIDER_FIELDS)}, true{default_marks} "
+        f"FROM {STAGE} WHERE NOT deactivated"
+    )
     specialty_insert = (
         f"INSERT INTO {specialty} (provider_id, taxonomy_id, is_primary) "
         f"SELECT s.npi, c.code, c.code = ANY (string_to_array(s.primary_codes, ' ')) "
@@ -638,9 +656,9 @@ def _sql():
         "location_defaults": loc_default_values,
         # PostgreSQL: from the staging table.
         "pg_existing": f"SELECT count(*) FROM {STAGE} s JOIN {provider} p ON p.npi = s.npi WHERE NOT s.deactivated",
+        "pg_insert": provider_insert,
         "pg_upsert": (
-            f"INSERT INTO {provider} ({columns}) SELECT npi, {', '.join(PROVIDER_FIELDS)}, true{default_marks} "
-            f"FROM {STAGE} WHERE NOT deactivated ON CONFLICT (npi) DO UPDATE SET {set_updated} "
+            f"{provider_insert} ON CONFLICT (npi) DO UPDATE SET {set_updated} "
             # An unchanged provider is not rewritten: a monthly re-import leaves no dead rows behind.
             f"WHERE ({', '.join(f'{provider}.{c}' for c in updated)}) "
             f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in updated)}) RETURNING npi"
@@ -664,6 +682,15 @@ def _sql():
         "pg_add_missing_locations": (
             f"{location_insert} AND NOT EXISTS "
             f"(SELECT 1 FROM {location} l WHERE l.provider_id = s.npi AND l.is_primary) RETURNING provider_id"
+        ),
+        # What search_index.refresh() writes for these providers, read from the staging table rather than joined
+        # from three: each is new, so it is active, with the default rating score (the parameter).
+        "pg_insert_entries": (
+            f"{search_index.INSERT_INTO}SELECT c.code, s.npi, s.latitude, s.longitude, "
+            f"{search_index.position_sql('s.latitude', 's.longitude')}, %s, "
+            f"c.code = ANY (string_to_array(s.primary_codes, ' ')) "
+            f"FROM {STAGE} s, unnest(string_to_array(s.codes, ' ')) AS c(code) "
+            f"WHERE NOT s.deactivated AND s.has_location AND s.latitude IS NOT NULL AND s.longitude IS NOT NULL"
         ),
         "pg_deactivate": (
             f"UPDATE {provider} p SET active = false FROM {STAGE} s WHERE s.deactivated AND p.npi = s.npi AND p.active "
@@ -705,8 +732,12 @@ def upsert_providers(records, postgres):
         if postgres:
             cursor.execute(sql["pg_existing"])
             existing = cursor.fetchone()[0]
-            cursor.execute(sql["pg_upsert"], sql["defaults"])
-            changed = {npi for (npi,) in cursor.fetchall()}
+            if existing:
+                cursor.execute(sql["pg_upsert"], sql["defaults"])
+                changed = {npi for (npi,) in cursor.fetchall()}
+            else:  # all new, as every batch of a first load: no conflict to look for, row by row
+                cursor.execute(sql["pg_insert"], sql["defaults"])
+                changed = {r.npi for r in active}
         else:
             existing = sum(Provider.objects.filter(npi__in=chunk).count() for chunk in _chunks([r.npi for r in active]))
             adapt = connection.ops.adapt_datefield_value
@@ -772,6 +803,12 @@ def replace_primary_locations(records, postgres, fresh=False):
         return {r.npi for r in active}
 
 
+def insert_search_entries():
+    """The search entries of a batch of providers new to the directory, from the staging table (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()["pg_insert_entries"], [Provider._meta.get_field("rating_score").get_default()])
+
+
 def deactivate_providers(records, postgres):
     """Take deactivated NPIs out of the directory (active=False; reviews and ratings stay); return their NPIs."""
     if postgres:
@@ -789,8 +826,8 @@ def deactivate_providers(records, postgres):
 # --- PostgreSQL, first load: indexes and foreign keys after the data -------------------------------------------------
 # Loading millions of providers into an empty directory costs the database less than half as much when the tables'
 # secondary indexes and foreign keys are built once at the end (what pg_restore does) instead of maintained row by
-# row (bench/RESULTS.md); so are the search entries' indexes, their rows written in one statement at the end. Only
-# what the merge itself needs stays: primary keys, the unique (provider, taxonomy) constraint, the location's
+# row (bench/RESULTS.md); so are the search entries' indexes (each batch writes its entries into the bare table).
+# Only what the merge itself needs stays: primary keys, the unique (provider, taxonomy) constraint, the location's
 # provider index. The definitions come from the models, as `migrate` creates them, so
 # what is rebuilt is exactly what was there. Nothing else writes these tables while the directory is empty.
 
@@ -850,12 +887,14 @@ def set_aside_for_first_load():
     return dropped
 
 
-def restore_set_aside(items=None):
+def restore_set_aside(items=None, concurrently=False):
     """Create whichever of `items` (by default, all that a first load sets aside) is missing; return how many.
 
     Called with the items a first load set aside, at its end. Called without, before every import on PostgreSQL, so
     a first load that was killed is repaired by the next run; then it refuses to run before `migrate` has, as an
     index a pending migration adds is missing too, and is the migration's to create.
+    `concurrently` (outside a transaction only, which other connections could not see into): on two connections
+    of their own at once.
     """
     missing = [item for item in _missing_set_aside() if items is None or item in items]
     if not missing:
@@ -864,21 +903,84 @@ def restore_set_aside(items=None):
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise NotMigrated("the database has unapplied migrations: run `carepath migrate` first")
-    with connection.cursor() as cursor:
-        for _, kind, table, sql in sorted(missing, key=lambda item: item[1] != "index"):
-            if kind == "constraint" and items is None:
-                # Set aside by a load that was killed, a foreign key did not cascade deletes since: rows whose
-                # provider is gone may be left. They are the import's own rows, rebuilt from the file: delete them,
-                # or the key cannot go back. (The key itself is then checked in one pass over the table.)
-                column, target, target_column = re.search(
-                    r'KEY \("(\w+)"\) REFERENCES "(\w+)" \("(\w+)"\)', sql
-                ).groups()
-                cursor.execute(
-                    f'DELETE FROM "{table}" t WHERE NOT EXISTS '
-                    f'(SELECT 1 FROM "{target}" r WHERE r."{target_column}" = t."{column}")'
-                )
-            cursor.execute(sql)
+    tasks = []  # the statements that build one item, in order; foreign keys first (see _build_concurrently)
+    for _, kind, table, sql in sorted(missing, key=lambda item: item[1] == "index"):
+        task = [sql]
+        if kind == "constraint" and items is None:
+            # Set aside by a load that was killed, a foreign key did not cascade deletes since: rows whose
+            # provider is gone may be left. They are the import's own rows, rebuilt from the file: delete them,
+            # or the key cannot go back. (The key itself is then checked in one pass over the table.)
+            column, target, target_column = re.search(r'KEY \("(\w+)"\) REFERENCES "(\w+)" \("(\w+)"\)', sql).groups()
+            task.insert(
+                0,
+                f'DELETE FROM "{table}" t WHERE NOT EXISTS '
+                f'(SELECT 1 FROM "{target}" r WHERE r."{target_column}" = t."{column}")',
+            )
+        tasks.append(task)
+    if concurrently and not connection.in_atomic_block:
+        _build_concurrently(tasks)
+    else:
+        with connection.cursor() as cursor, _build_settings(cursor):
+            for task in tasks:
+                for sql in task:
+                    cursor.execute(sql)
     return len(missing)
+
+
+# Sorting a million index entries, or hashing a million keys to check a foreign key, in memory rather than in
+# temporary files. For the building session only.
+BUILD_SETTINGS = {"maintenance_work_mem": "256MB", "work_mem": "256MB"}
+
+
+@contextmanager
+def _build_settings(cursor):
+    for name, value in BUILD_SETTINGS.items():
+        cursor.execute(f"SET {name} = '{value}'")
+    try:
+        yield
+    finally:
+        for name in BUILD_SETTINGS:
+            cursor.execute(f"RESET {name}")
+
+
+def _build_concurrently(tasks):
+    """Run the tasks on two threads, each with a database connection of its own.
+
+    Building an index or checking a foreign key keeps one CPU busy, and a first load's end has nothing else to do.
+    A foreign key locks both its tables against index builds and other foreign keys, so one thread starts with the
+    search entries' indexes (a table no foreign key touches) and the other with the rest, foreign keys first; a
+    thread whose share is done takes over the other's last tasks. Two statements that lock the same table wait for
+    each other, which costs time, never correctness."""
+    entries = f'ON "{ProviderSearchEntry._meta.db_table}"'
+    lanes = [[t for t in tasks if entries in t[-1]], [t for t in tasks if entries not in t[-1]]]
+    taking = threading.Lock()
+    failures = []
+
+    def next_task(own):
+        with taking:
+            if lanes[own]:
+                return lanes[own].pop(0)
+            other = lanes[1 - own]
+            return other.pop() if other else None
+
+    def work(own):
+        try:
+            with connection.cursor() as cursor, _build_settings(cursor):
+                while not failures and (task := next_task(own)):
+                    for sql in task:
+                        cursor.execute(sql)
+        except BaseException as exc:  # re-raised below, in the caller's thread
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(own,), name=f"nppes-build-{own}") for own in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 def analyze_directory():

@@ -12,14 +12,25 @@ JOIN directory_provider p ON p.npi = l.provider_id
 JOIN directory_providerspecialty s ON s.provider_id = l.provider_id
 WHERE p.active = %s AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL
 """
-INSERT_SQL = (
+INSERT_INTO = (
     "INSERT INTO directory_providersearchentry "
     "(taxonomy_id, provider_id, latitude, longitude, cell, x, y, z, rating_score, is_primary) "
-    "SELECT s.taxonomy_id, l.provider_id, l.latitude, l.longitude, "
-    f"CAST(floor(l.latitude * {CELLS_PER_DEGREE}) AS INTEGER) * 1000 "
-    f"+ CAST(floor(l.longitude * {CELLS_PER_DEGREE}) AS INTEGER), "
-    "cos(radians(l.latitude)) * cos(radians(l.longitude)), cos(radians(l.latitude)) * sin(radians(l.longitude)), "
-    "sin(radians(l.latitude)), p.rating_score, s.is_primary" + SOURCE
+)
+
+
+def position_sql(latitude, longitude):
+    """cell, x, y, z of an entry in SQL, from two expressions for its coordinates (grid_cell and unit_vector)."""
+    return (
+        f"CAST(floor({latitude} * {CELLS_PER_DEGREE}) AS INTEGER) * 1000 "
+        f"+ CAST(floor({longitude} * {CELLS_PER_DEGREE}) AS INTEGER), "
+        f"cos(radians({latitude})) * cos(radians({longitude})), cos(radians({latitude})) * sin(radians({longitude})), "
+        f"sin(radians({latitude}))"
+    )
+
+
+INSERT_SQL = (
+    f"{INSERT_INTO}SELECT s.taxonomy_id, l.provider_id, l.latitude, l.longitude, "
+    f"{position_sql('l.latitude', 'l.longitude')}, p.rating_score, s.is_primary" + SOURCE
 )
 SELECT_SQL = "SELECT s.taxonomy_id, l.provider_id, l.latitude, l.longitude, p.rating_score, s.is_primary" + SOURCE
 CHUNK = 900  # providers per statement: below SQLite's smallest limit on bound parameters

@@ -3,15 +3,17 @@ quoted, CRLF line ends, MM/DD/YYYY dates, 9-digit ZIPs."""
 
 import csv
 import io
+import threading
 import zipfile
+from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError, connection
+from django.db import IntegrityError, OperationalError, connection, transaction
 
-from carepath.directory import nppes
+from carepath.directory import nppes, search_index
 from carepath.directory.models import (
     PracticeLocation,
     Provider,
@@ -441,13 +443,90 @@ def test_a_first_load_builds_indexes_and_foreign_keys_once_at_the_end(tmp_path):
     before = schema_objects()
     out, err = run(write(tmp_path, [nppes_row(NPI[32]), organization(NPI[33]), nppes_row(NPI[32])]))
     assert "3 rows read: 2 providers created, 0 updated" in out
-    assert "first load: search entries, indexes and foreign keys built in" in out
-    assert "first load: search entries, then the indexes and foreign keys ..." in err
+    assert "first load: indexes and foreign keys built in" in out
+    assert "first load: building the indexes and foreign keys ..." in err
     assert schema_objects() == before
     assert ProviderSpecialty.objects.filter(provider_id__in=NPI[32:34]).count() == 2
 
     out, _ = run(write(tmp_path, [nppes_row(NPI[34])]))
     assert "first load" not in out  # the directory has providers now
+
+
+def entry_values(npis):
+    """Every column of these providers' search entries but the id."""
+    return sorted(
+        ProviderSearchEntry.objects.filter(provider_id__in=npis).values_list(
+            "taxonomy_id", "provider_id", "latitude", "longitude", "cell", "x", "y", "z", "rating_score", "is_primary"
+        )
+    )
+
+
+@pytest.mark.parametrize("into", ["the directory", "an empty directory"])
+def test_the_search_entries_of_new_providers_are_what_a_refresh_writes(tmp_path, into):
+    # On PostgreSQL a batch of new providers gets its entries from the staging table, not from search_index.
+    if into == "an empty directory":
+        empty_directory()
+    else:
+        run(write(tmp_path, [nppes_row(NPI[1])], name="earlier.csv"))
+    rows = [
+        nppes_row(NPI[2], **{"Healthcare Provider Taxonomy Code_2": RHEUM}),  # two entries, one of them primary
+        organization(NPI[3], **{"Provider Business Practice Location Address Postal Code": "997019999"}),  # Alaska
+        nppes_row(  # outside the US: listed, but not near anywhere
+            NPI[4],
+            **{
+                "Provider Business Practice Location Address Country Code (If outside U.S.)": "DE",
+                "Provider Business Practice Location Address Postal Code": "80331",
+            },
+        ),
+        deactivated(NPI[5]),
+    ]
+    run(write(tmp_path, rows))
+    npis = NPI[2:6]
+    written = entry_values(npis)
+    assert [(e[0], e[1], e[9]) for e in written] == [
+        (RHEUM, NPI[2], False),
+        (ORTHO, NPI[2], True),
+        ("208100000X", NPI[3], True),
+    ]
+
+    search_index.refresh(npis)
+    assert entry_values(npis) == written
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_outside_a_transaction_builds_on_two_connections_at_once(tmp_path, monkeypatch):
+    # What `carepath import_nppes` does: every batch commits, so other connections can build the indexes. (The other
+    # tests run in a transaction, where the import builds them one after another on its own connection.) Like every
+    # transactional test, it runs after the others and empties the database at its end.
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL bulk-load technique")
+    empty_directory()
+    before = schema_objects()
+    builders = set()
+    real = nppes._build_settings
+
+    @contextmanager
+    def noting_the_thread(cursor):
+        builders.add(threading.current_thread().name)
+        with real(cursor):
+            yield
+
+    monkeypatch.setattr(nppes, "_build_settings", noting_the_thread)
+    out, _ = run(write(tmp_path, [nppes_row(NPI[38], **{"Healthcare Provider Taxonomy Code_2": RHEUM})]))
+    assert "1 providers created" in out and "first load: indexes and foreign keys built in" in out
+    assert builders == {"nppes-build-0", "nppes-build-1"}
+    assert schema_objects() == before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated "
+            "AND conrelid::regclass::text LIKE 'directory_%%'"
+        )
+        assert cursor.fetchone()[0] == 0
+    assert len(entry_values([NPI[38]])) == 2
+    # The foreign keys are back, and enforced.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProviderSpecialty.objects.create(provider_id=NPI[39], taxonomy_id=ORTHO)
+        check_pending_constraints()
 
 
 def test_what_a_killed_first_load_set_aside_is_put_back_by_the_next_import(tmp_path):
