@@ -309,6 +309,27 @@ def test_moderation_decisions_reach_the_provider_profile(wsgi, commits):
     assert "Waited three hours." not in wsgi.get(path).text
 
 
+def test_a_review_nobody_has_published_yet_leaves_cached_profiles_alone(wsgi, commits, smtp):
+    from carepath.directory.models import Provider, ProviderReview
+    from carepath.directory.reviews import approve_review, confirm_review
+
+    provider = Provider.objects.filter(active=True).order_by("npi").last()
+    path = f"/find-a-doctor/{provider.npi}/"
+    wsgi.get(path)
+    assert wsgi.get(path).header("X-Page-Cache") == "hit"
+    token = wsgi.get("/csrf-token").text.split('"token": "')[1].split('"')[0]
+    form = {"stars": "5", "text": "Listened carefully.", "email": "q@example.org", "attested_visit": "on"}
+    with commits():
+        sent = wsgi.post(path + "review/", {**form, "csrfmiddlewaretoken": token})
+    assert sent.status_code == 200 and "Check your email" in sent.text
+    assert wsgi.get(path).header("X-Page-Cache") == "hit"  # an unconfirmed review is on no page
+    review = ProviderReview.objects.get(provider=provider, email="q@example.org")
+    with commits():
+        approve_review(confirm_review(review))
+    published = wsgi.get(path)
+    assert published.header("X-Page-Cache") == "miss" and "Listened carefully." in published.text
+
+
 def test_a_stale_generation_is_never_served_after_the_counter_is_lost(backend, settings, django_runs):
     settings.PAGE_CACHE_MAX_STALE_MS = 200
     wsgi = WSGIClient(PageCacheMiddleware(WSGIHandler()))
