@@ -21,7 +21,6 @@ With local memory (one cache per process) the counters are files under the var d
 """
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -36,6 +35,7 @@ from django.utils.http import parse_etags
 MARK_HEADER = "X-Carepath-Page-Cache"
 SCOPES = ("content", "directory")
 PERSONAL_COOKIES = ("sessionid", "messages")
+_PERSONAL_COOKIE_NAMES = tuple(f"{name}=" for name in PERSONAL_COOKIES)
 # Browsers revalidate every time (cheap: a 304 from this layer), so a reader who just got a session (after sharing a
 # page, say) sees the page Django renders for them; shared caches (a CDN) may keep a page a few minutes.
 CACHE_CONTROL = "public, max-age=0, must-revalidate, s-maxage={s_maxage}"
@@ -336,7 +336,8 @@ class PageCacheMiddleware:
 
     @staticmethod
     def _answer(environ, headers, body, etag, status="200 OK"):
-        if etag in parse_etags(environ.get("HTTP_IF_NONE_MATCH", "")):
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match and etag in parse_etags(if_none_match):
             kept = {"cache-control", "etag", "vary", "content-location", "expires", "date"}
             return "304 Not Modified", [(k, v) for k, v in headers if k.lower() in kept], b""
         if environ["REQUEST_METHOD"] == "HEAD":
@@ -366,13 +367,14 @@ def _current(entry, generations):
 
 
 def _has_personal_cookie(header):
-    return any(f"{name}=" in header for name in PERSONAL_COOKIES)
+    return header and any(name in header for name in _PERSONAL_COOKIE_NAMES)
 
 
 def _key(environ):
     """Host, scheme as the proxy reports it, path and query: everything the page's HTML depends on."""
     scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
-    raw = json.dumps([scheme, environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING")])
+    # repr() of a tuple of strings is unambiguous, whatever the strings hold, and a tenth of json.dumps's cost.
+    raw = repr((scheme, environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")))
     return "pagecache:page:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
