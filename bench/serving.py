@@ -1,13 +1,15 @@
 """Serving benchmark: one guide page through wrk, side by side in one run.
 
-    .venv/bin/python bench/serving.py [--seconds 20] [--connections 32] [--servers granian,gunicorn] [--hits-only]
-        [--ports 8400-8449]
+    .venv/bin/python bench/serving.py [--seconds 20] [--connections 32] [--servers granian,gunicorn] [--rounds 1]
+        [--hits-only] [--ports 8400-8449]
 
 For each server it starts CarePath as `make serve` does (production settings, DATABASE_URL and REDIS_URL from the
-environment) twice, with the page cache on (hits) and off (misses), and nginx (Debian's, with a config of its own on
-a free port, never the system service) serving the same HTML from a file, measured first and again last; the ratios
-are to the mean of the two. With REDIS_URL set, the first server also runs with the page cache in local memory and
-with Redis read on every hit (PAGE_CACHE_MAX_STALE_MS=0, how hits worked before the bound). Prints one Markdown table.
+environment) twice, with the page cache on (hits) and off (misses); with REDIS_URL set, the first server also runs
+with the page cache in local memory and with Redis read on every hit (PAGE_CACHE_MAX_STALE_MS=0, how hits worked
+before the bound). nginx (Debian's, with a config of its own on a free port, never the system service) serves the
+same HTML from a file. All of them run from the start; wrk rows alternate between nginx and each app, `--rounds`
+times, and each app row's ratio is to the mean of the nginx rows just before and after it, so a machine whose load
+changes during the run (a shared one) affects both sides alike. Prints Markdown tables.
 """
 
 import argparse
@@ -72,19 +74,21 @@ def wrk(url, connections, seconds, threads=2):
     return json.loads(re.search(r"WRK_JSON (.*)", out).group(1))
 
 
-def port_in(ports):
-    """A free port: any (the system picks one) or the first free one of a range such as 8400-8449."""
-    if not ports:
-        return free_port()
-    low, high = (int(n) for n in ports.split("-"))
-    for port in range(low, high + 1):
+def port_in(ports, taken):
+    """A free port not in the set `taken` (which it joins): from a range such as 8400-8449, or any."""
+    low, high = (int(n) for n in ports.split("-")) if ports else (None, None)
+    candidates = range(low, high + 1) if ports else iter(free_port, None)
+    for port in candidates:
+        if port in taken:
+            continue
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no obstacle
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        taken.add(port)
+        return port
     raise RuntimeError(f"no free port in {ports}")
 
 
@@ -124,6 +128,7 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="granian,gunicorn")
     parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--rounds", type=int, default=1, help="times each app row is measured")
     parser.add_argument("--hits-only", action="store_true", help="leave out the page-cache-off rows")
     parser.add_argument("--ports", default="", help="a range to take ports from, such as 8400-8449")
     args = parser.parse_args()
@@ -142,46 +147,59 @@ def main():
         if not args.hits_only:
             variants.append((server, False, True, {}, None))
     html = wait_for_page(servers[0], args)
-    rows = []
-    with Nginx(html, port_in(args.ports), args.workers) as nginx_url:
-        first = wrk(nginx_url, args.connections, args.seconds)
-        rows.append(("nginx, the same HTML from a file (first)", args.connections, first, load_average()))
-        print(rows[-1], flush=True)
+    ports, apps = set(), []
+    rows = []  # (label, connections, wrk result, load average before, ratio to the nginx rows either side)
+    try:
+        # Every app runs from the start (an idle one costs no CPU), so the rows can alternate with nginx's.
         for server, cached, redis, extra, store in variants:
-            port = port_in(args.ports)
-            app = start_app(server, cached, port, args.workers, redis, extra)
-            try:
-                url = f"http://127.0.0.1:{port}{PATH}"
-                wait_until_up(url)
-                for _ in range(50 if not cached else 200):  # warm: every worker has its connections and templates
-                    urllib.request.urlopen(url).read()
-                label = f"{server}, page cache {f'hit ({store})' if cached else 'off (miss)'}"
+            port = port_in(args.ports, ports)
+            label = f"{server}, page cache {f'hit ({store})' if cached else 'off (miss)'}"
+            apps.append((label, cached, port, start_app(server, cached, port, args.workers, redis, extra)))
+        for _, cached, port, _ in apps:
+            url = f"http://127.0.0.1:{port}{PATH}"
+            wait_until_up(url)
+            for _ in range(50 if not cached else 200):  # warm: every worker has its connections and templates
+                urllib.request.urlopen(url).read()
+        with Nginx(html, port_in(args.ports, ports), args.workers) as nginx_url:
+
+            def measure(label, url, connections=args.connections, threads=2):
                 load = load_average()
-                rows.append((label, args.connections, wrk(url, args.connections, args.seconds), load))
-                print(rows[-1], flush=True)
-                if not cached:
-                    rows.append((label, 4, wrk(url, 4, args.seconds, threads=1), load_average()))
-                    print(rows[-1], flush=True)
-            finally:
-                stop(app)
-        last = wrk(nginx_url, args.connections, args.seconds)
-        rows.append(("nginx, the same HTML from a file (last)", args.connections, last, load_average()))
-    nginx_rps = (first["rps"] + last["rps"]) / 2
-    print(f"{len(html)} bytes of HTML; wrk {args.seconds} s per row; {args.workers} server workers")
-    print(f"nginx: {nginx_rps:,.0f} req/s on average (first and last row); ratios are to that")
+                rows.append([label, connections, wrk(url, connections, args.seconds, threads), load, None])
+                print(rows[-1][:4], flush=True)
+                return rows[-1]
+
+            before = measure("nginx, the same HTML from a file", nginx_url)
+            for _ in range(args.rounds):
+                for label, cached, port, _ in apps:
+                    url = f"http://127.0.0.1:{port}{PATH}"
+                    row = measure(label, url)
+                    if not cached:
+                        measure(label, url, 4, threads=1)
+                    after = measure("nginx, the same HTML from a file", nginx_url)
+                    row[4] = row[2]["rps"] / ((before[2]["rps"] + after[2]["rps"]) / 2)
+                    before = after
+    finally:
+        for *_, app in apps:
+            stop(app)
+    print(f"{len(html)} bytes of HTML; wrk {args.seconds} s per row; {args.workers} server workers; rows in order")
+    print("vs nginx: req/s over the mean of the nginx rows just before and just after")
     print("| what | connections | req/s | vs nginx | p50 ms | p95 ms | p99 ms | errors | load average before |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for label, connections, r, load in rows:
-        ratio = r["rps"] / nginx_rps if connections == args.connections else None
+    for label, connections, r, load, ratio in rows:
         print(
             f"| {label} | {connections} | {r['rps']:,.0f} | {f'{ratio:.0%}' if ratio else '-'} | {r['p50_ms']:.2f} | "
             f"{r['p95_ms']:.2f} | {r['p99_ms']:.2f} | {r['socket_errors'] + r['bad_status']} | {load} |"
         )
+    print("| what | median vs nginx over the rounds |")
+    print("|---|---|")
+    for label, *_ in apps:
+        ratios = sorted(row[4] for row in rows if row[0] == label and row[4])
+        print(f"| {label} | {ratios[len(ratios) // 2]:.0%} ({', '.join(f'{r:.0%}' for r in ratios)}) |")
 
 
 def wait_for_page(server, args):
     """The page's HTML as the app serves it, for nginx to serve from a file."""
-    port = port_in(args.ports)
+    port = port_in(args.ports, set())
     app = start_app(server, False, port, 1)
     try:
         return wait_until_up(f"http://127.0.0.1:{port}{PATH}")
