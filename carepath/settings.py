@@ -136,6 +136,9 @@ PAGE_CACHE_LOCAL_ENTRIES = env_int("PAGE_CACHE_LOCAL_ENTRIES", 500)  # pages eac
 # once, through pub/sub, unless PAGE_CACHE_LISTEN is off); 0 reads the counters on every request.
 PAGE_CACHE_MAX_STALE_MS = env_int("PAGE_CACHE_MAX_STALE_MS", 1000)
 PAGE_CACHE_LISTEN = env_bool("PAGE_CACHE_LISTEN", True)
+# Site and provider search answers are stored this long at most (they also follow per-process copies of the
+# vocabulary and the specialties, which catch up with a change a few seconds after it).
+PAGE_CACHE_SEARCH_SECONDS = env_int("PAGE_CACHE_SEARCH_SECONDS", 60)
 PAGE_CACHE_GENERATION_DIR = VAR_DIR / "pagecache"  # the generation counters when the cache is local memory
 RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 30)
 

@@ -43,10 +43,13 @@ CACHE_CONTROL = "public, max-age=0, must-revalidate, s-maxage={s_maxage}"
 log = logging.getLogger("carepath.request")
 
 
-def mark_public(response, scopes=("content",)):
-    """Let the page cache store this response for anonymous readers, invalidated with the given scopes."""
-    response[MARK_HEADER] = " ".join(scopes)
-    response["Cache-Control"] = CACHE_CONTROL.format(s_maxage=settings.PAGE_CACHE_SHARED_MAX_AGE)
+def mark_public(response, scopes=("content",), seconds=None):
+    """Let the page cache store this response for anonymous readers, invalidated with the given scopes; with
+    `seconds`, kept that long at most, for answers that also depend on something the scopes do not track (a search
+    reads each process's copy of the vocabulary, which follows a change a moment later)."""
+    response[MARK_HEADER] = " ".join(scopes) + (f";{seconds}" if seconds else "")
+    shared = min(settings.PAGE_CACHE_SHARED_MAX_AGE, seconds or settings.PAGE_CACHE_SHARED_MAX_AGE)
+    response["Cache-Control"] = CACHE_CONTROL.format(s_maxage=shared)
     return response
 
 
@@ -294,7 +297,9 @@ class PageCacheMiddleware:
 
         result = self.app(environ, capturing_start_response)
         status, headers = captured["status"], captured["headers"]
-        scopes = next((v.split() for k, v in headers if k == MARK_HEADER), None)
+        mark = next((v for k, v in headers if k == MARK_HEADER), None)
+        scopes, _, seconds = (mark or "").partition(";")
+        scopes, seconds = scopes.split(), int(seconds) if seconds else None
         storable = (
             scopes
             and environ["REQUEST_METHOD"] == "GET"
@@ -318,13 +323,15 @@ class PageCacheMiddleware:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         headers = [(k, v) for k, v in headers if k.lower() != "etag"] + [("ETag", etag)]
         entry = {"headers": headers, "body": body, "etag": etag, "generations": {s: generations[s] for s in scopes}}
+        if seconds:
+            entry["expires"] = time.time() + seconds  # wall-clock time: the entry may be read on another machine
         try:
             if None in entry["generations"].values():
                 # A counter was never set or was evicted: set it, and store from the next request on (a bump made
                 # while this page was rendering must not be mistaken for the generation it was rendered under).
                 self.generations.ensure(generations)
             else:
-                self.cache.set(key, entry, self.timeout)
+                self.cache.set(key, entry, seconds or self.timeout)
                 self._keep(key, entry)
                 outcome = "store"
         except Exception:
@@ -363,6 +370,8 @@ class PageCacheMiddleware:
 
 
 def _current(entry, generations):
+    if "expires" in entry and entry["expires"] <= time.time():
+        return False
     return all(generations[scope] == gen for scope, gen in entry["generations"].items())
 
 

@@ -330,6 +330,49 @@ def test_a_review_nobody_has_published_yet_leaves_cached_profiles_alone(wsgi, co
     assert published.header("X-Page-Cache") == "miss" and "Listened carefully." in published.text
 
 
+@pytest.mark.parametrize(
+    "path, query",
+    [("/search/", "q=muscle+atrophy"), ("/api/v1/search", "q=muscle+atrophy"), ("/search/", "")],
+)
+def test_search_answers_are_stored_briefly_and_retired_by_a_publish(wsgi, commits, guide, settings, path, query):
+    first = wsgi.get(path, query)
+    assert first.status_code == 200 and first.header("X-Page-Cache") == "miss"
+    assert_nothing_personal(first)
+    assert wsgi.get(path, query).header("X-Page-Cache") == "hit"
+    assert ("s-maxage=60" in first.header("Cache-Control")) == bool(query)
+    with commits():
+        guide.title = "Muscle wasting (atrophy)"
+        publish(guide)
+    changed = wsgi.get(path, query)
+    assert changed.header("X-Page-Cache") == "miss"
+    assert ("Muscle wasting (atrophy)" in changed.text) == bool(query)
+    settings.PAGE_CACHE_SEARCH_SECONDS = 1
+    wsgi.get(path, "q=lupus")
+    assert wsgi.get(path, "q=lupus").header("X-Page-Cache") == "hit"
+    time.sleep(1.05)
+    assert wsgi.get(path, "q=lupus").header("X-Page-Cache") == "miss"  # kept no longer than it was told
+
+
+def test_provider_search_answers_are_stored_and_retired_by_a_moderation(wsgi, commits):
+    from carepath.directory.models import Provider, ProviderReview
+    from carepath.directory.reviews import approve_review
+
+    query = "specialty=207X00000X&near=10001&sort=rating"
+    first = wsgi.get("/api/v1/providers", query)
+    assert first.status_code == 200 and first.header("X-Page-Cache") == "miss"
+    assert wsgi.get("/api/v1/providers", query).header("X-Page-Cache") == "hit"
+    npi = first.text.split('"npi": "')[1].split('"')[0]
+    with commits():
+        review = ProviderReview.objects.create(
+            provider=Provider.objects.get(npi=npi), stars=5, text="Good.", email="m@example.org", token="t-api"
+        )
+        review.status = ProviderReview.PENDING
+        review.save()
+        approve_review(review)
+    assert wsgi.get("/api/v1/providers", query).header("X-Page-Cache") == "miss"
+    assert wsgi.get("/api/v1/providers", "specialty=207X00000X&near=bad").header("X-Page-Cache") is None  # a 400
+
+
 def test_a_stale_generation_is_never_served_after_the_counter_is_lost(backend, settings, django_runs):
     settings.PAGE_CACHE_MAX_STALE_MS = 200
     wsgi = WSGIClient(PageCacheMiddleware(WSGIHandler()))
