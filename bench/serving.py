@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -193,8 +194,8 @@ def main():
     print("| what | median vs nginx over the rounds |")
     print("|---|---|")
     for label, *_ in apps:
-        ratios = sorted(row[4] for row in rows if row[0] == label and row[4])
-        print(f"| {label} | {ratios[len(ratios) // 2]:.0%} ({', '.join(f'{r:.0%}' for r in ratios)}) |")
+        ratios = [row[4] for row in rows if row[0] == label and row[4]]
+        print(f"| {label} | {statistics.median(ratios):.0%} ({', '.join(f'{r:.0%}' for r in ratios)}) |")
 
 
 def wait_for_page(server, args):
