@@ -4,8 +4,8 @@ sharing a page and writing a review. Rate-limited refusals (429) are expected an
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/locust -f bench/locustfile.py --headless -u 200 -r 20 -t 5m --host http://127.0.0.1:8000 --csv var/locust
 
-Anything else that is not a 2xx or 3xx is counted as a failure. Site search (/search/, /api/v1/search) lands with
-another issue; add it here when it does. Provider searches go through both the page and the API.
+Anything else that is not a 2xx or 3xx is counted as a failure. Site searches (lay words, misspellings, other names,
+as bench/search_queries.toml has them) and provider searches each go through both the page and the API.
 """
 
 import random
@@ -24,6 +24,11 @@ SLIDESHOWS = [
 ]
 ZIPS = ["10001", "60601", "94103", "20892", "77030", "98101", "02115", "30303"]
 SPECIALTIES = ["207X00000X", "2084N0400X", "207RR0500X", "208100000X", "Orthopaedic Surgery", "neurology"]
+SEARCHES = [
+    "wasting muscles", "weak bones that break easily", "swollen painful big toe", "sore lower back",
+    "pins and needles in hands and feet", "lupis", "osteoporsis", "stiff shoulder can't lift arm", "lou gehrig",
+    "pain all over body and tired", "face drooping arm weakness slurred speech", "numb feet from diabetes",
+]  # fmt: skip
 PROFILE_RE = re.compile(r'href="(/find-a-doctor/\d{10}/)"')
 
 
@@ -58,6 +63,14 @@ class Reader(HttpUser):
     @task(2)
     def indexes(self):
         self.client.get(random.choice(["/conditions/", "/slideshows/", "/"]), name="index pages")
+
+    @task(4)
+    def search(self):
+        q = random.choice(SEARCHES)
+        if random.random() < 0.5:
+            self.client.get("/search/", params={"q": q}, name="/search/?q=")
+        else:
+            self.client.get("/api/v1/search", params={"q": q}, name="/api/v1/search?q=")
 
     @task(4)
     def find_a_doctor(self):

@@ -109,10 +109,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-        "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    # CACHE_KEY_PREFIX: for sites (or test runs) that share one Redis database.
+    _redis = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX"),
     }
+    CACHES = {"default": _redis, "pages": dict(_redis)}
 else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "carepath"},
@@ -130,6 +133,13 @@ PAGE_CACHE_ALIAS = "pages"
 PAGE_CACHE_TIMEOUT = env_int("PAGE_CACHE_TIMEOUT", 24 * 3600)
 PAGE_CACHE_SHARED_MAX_AGE = env_int("PAGE_CACHE_SHARED_MAX_AGE", 300)
 PAGE_CACHE_LOCAL_ENTRIES = env_int("PAGE_CACHE_LOCAL_ENTRIES", 500)  # pages each worker process keeps in memory
+# With Redis: how long after a change a worker may still serve the page it retired, at most (it is usually told at
+# once, through pub/sub, unless PAGE_CACHE_LISTEN is off); 0 reads the counters on every request.
+PAGE_CACHE_MAX_STALE_MS = env_int("PAGE_CACHE_MAX_STALE_MS", 1000)
+PAGE_CACHE_LISTEN = env_bool("PAGE_CACHE_LISTEN", True)
+# Site and provider search answers are stored this long at most (they also follow per-process copies of the
+# vocabulary and the specialties, which catch up with a change a few seconds after it).
+PAGE_CACHE_SEARCH_SECONDS = env_int("PAGE_CACHE_SEARCH_SECONDS", 60)
 PAGE_CACHE_GENERATION_DIR = VAR_DIR / "pagecache"  # the generation counters when the cache is local memory
 RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 30)
 

@@ -2,11 +2,14 @@
 
 from typing import Literal
 
+from django.conf import settings
+from django.http import HttpResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
+from carepath.core.pagecache import mark_public
 from carepath.directory.search import QueryError, parse_query, search_providers
 
 api = NinjaAPI(
@@ -110,7 +113,7 @@ def profile_urls(request, providers):
 
 
 @api.get("/providers", response={200: ProviderPage, 400: Error}, summary="Search the provider directory")
-def providers(request, params: Query[ProviderParams]):
+def providers(request, params: Query[ProviderParams], response: HttpResponse):
     """Providers by specialty or condition, near a place, best first (or by distance or rating), 20 a page."""
     raw = {
         k: ("" if v is None else str(v).lower() if isinstance(v, bool) else str(v)) for k, v in params.dict().items()
@@ -120,6 +123,8 @@ def providers(request, params: Query[ProviderParams]):
     except QueryError as exc:
         return error(request, exc.parameter, exc.message)
     result = search_providers(query)
+    # Stored briefly: each process keeps its own copy of the specialties, which follows a change a moment later.
+    mark_public(response, ("content", "directory"), settings.PAGE_CACHE_SEARCH_SECONDS)
     next_url = None
     if result.has_next:
         following = request.GET.copy()
@@ -136,7 +141,7 @@ def providers(request, params: Query[ProviderParams]):
     }
     # Rendered without a second pass through the response schema (a fifth of the request's time at 20 providers);
     # the tests hold every answer to ProviderPage.
-    return api.create_response(request, payload, status=200)
+    return api.create_response(request, payload, temporal_response=response)  # with the headers mark_public set
 
 
 api.add_router("/search", "carepath.api.search.router")

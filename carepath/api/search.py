@@ -2,10 +2,13 @@
 
 from typing import Literal
 
+from django.conf import settings
+from django.http import HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from carepath.api.api import Error, error
+from carepath.core.pagecache import mark_public
 from carepath.search.search import MAX_RESULTS, SearchQueryError, parse_query, search, suggest
 
 router = Router(tags=["search"])
@@ -50,7 +53,7 @@ class SuggestOut(Schema):
 
 
 @router.get("", response={200: SearchOut, 400: Error}, summary="Search guides and slideshows")
-def search_pages(request, params: Query[SearchParams]):
+def search_pages(request, params: Query[SearchParams], response: HttpResponse):
     """Best first: pages the query names through the vocabulary (names, lay words, abbreviations, codes,
     near spellings), then full-text hits."""
     try:
@@ -61,6 +64,7 @@ def search_pages(request, params: Query[SearchParams]):
     if offset >= MAX_RESULTS:
         return error(request, "page", f"page {params.page} is past the first {MAX_RESULTS} results.")
     result = search(query, limit=params.limit, offset=offset, request=request)
+    mark_public(response, ("content",), settings.PAGE_CACHE_SEARCH_SECONDS)  # its headers go on the answer
     return {
         "query": query.text,
         "did_you_mean": result.did_you_mean,

@@ -8,14 +8,20 @@ cookie, so a stored page can hold no CSRF token, session, flash message or anyth
 Invalidation is by generation counters, one per scope ("content": pages, reviewers, glossary; "directory": providers
 and their reviews). An entry records the generations it was rendered under; a hit needs all of them to be current, so
 one increment invalidates every page of that scope at once, including the indexes and related links that list a
-changed page. The counters and the entry are read in one round trip. With Redis the counters live in Redis; with
-local memory (one cache per process) they are files under the var directory, so every worker on the machine sees a
-bump made by any of them. The same counters say when the per-process copies of content data (core/copies.py) are
-stale, so they are kept and bumped with the page cache off too.
+changed page. The same counters say when the per-process copies of content data (core/copies.py) are stale, so
+they are kept and bumped with the page cache off too.
+
+With Redis (several app servers) the counters live in Redis, and a hit costs no round trip: each worker process reads
+the counters at most every PAGE_CACHE_MAX_STALE_MS (1 s) and answers hits from what it read in between. An increment
+is also published on a channel that a thread in every worker listens to; a notice makes the worker read the counters
+again before its next answer, so a change usually reaches every worker within milliseconds. The interval is the bound
+when a notice is lost (a listener reconnecting, Redis behind a proxy without pub/sub): no worker serves a page more
+than PAGE_CACHE_MAX_STALE_MS after the increment that retired it. The process that increments reads again at once.
+With local memory (one cache per process) the counters are files under the var directory, checked on every request
+(two `stat` calls), so every worker on the machine sees a bump made by any of them at once.
 """
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -31,6 +37,7 @@ MARK_HEADER = "X-Carepath-Page-Cache"
 GENERATIONS_ENVIRON_KEY = "carepath.generations"  # a miss hands the counters it read on to Django (core/copies.py)
 SCOPES = ("content", "directory")
 PERSONAL_COOKIES = ("sessionid", "messages")
+_PERSONAL_COOKIE_NAMES = tuple(f"{name}=" for name in PERSONAL_COOKIES)
 # Browsers revalidate every time (cheap: a 304 from this layer), so a reader who just got a session (after sharing a
 # page, say) sees the page Django renders for them; shared caches (a CDN) may keep a page a few minutes.
 CACHE_CONTROL = "public, max-age=0, must-revalidate, s-maxage={s_maxage}"
@@ -38,11 +45,19 @@ CACHE_CONTROL = "public, max-age=0, must-revalidate, s-maxage={s_maxage}"
 log = logging.getLogger("carepath.request")
 
 
-def mark_public(response, scopes=("content",)):
-    """Let the page cache store this response for anonymous readers, invalidated with the given scopes."""
-    response[MARK_HEADER] = " ".join(scopes)
-    response["Cache-Control"] = CACHE_CONTROL.format(s_maxage=settings.PAGE_CACHE_SHARED_MAX_AGE)
+def mark_public(response, scopes=("content",), seconds=None):
+    """Let the page cache store this response for anonymous readers, invalidated with the given scopes; with
+    `seconds`, kept that long at most, for answers that also depend on something the scopes do not track (a search
+    reads each process's copy of the vocabulary, which follows a change a moment later)."""
+    response[MARK_HEADER] = " ".join(scopes) + (f";{seconds}" if seconds else "")
+    shared = min(settings.PAGE_CACHE_SHARED_MAX_AGE, seconds or settings.PAGE_CACHE_SHARED_MAX_AGE)
+    response["Cache-Control"] = CACHE_CONTROL.format(s_maxage=shared)
     return response
+
+
+# Notices of bumps go to every process on the Redis server whatever its database or key prefix (pub/sub channels are
+# server-wide); a notice says only "read the counters again", so one from another site costs a read and nothing else.
+CHANNEL = "carepath:pagecache:bumps"
 
 
 class CacheGenerations:
@@ -53,7 +68,10 @@ class CacheGenerations:
         self.in_memory = cache.__class__.__name__ == "LocMemCache"
         self.directory = Path(settings.PAGE_CACHE_GENERATION_DIR)
         self.location = settings.CACHES[settings.PAGE_CACHE_ALIAS]["LOCATION"]
-        self.raw = None
+        self.max_stale = settings.PAGE_CACHE_MAX_STALE_MS / 1000
+        self.listen = settings.PAGE_CACHE_LISTEN
+        self.raw_keys = None
+        self.snapshot = None  # (generations, notices seen before reading them, monotonic time they may be used until)
 
     def keys(self):
         return [f"pagecache:gen:{scope}" for scope in SCOPES]
@@ -68,38 +86,60 @@ class CacheGenerations:
         return self.from_values(self.cache.get_many(self.keys()) if not self.in_memory else {})
 
     def read(self):
-        """current(), on the hot path: one MGET straight through redis-py (Django's wrapper costs several times the
-        round trip); Django stores integers unpickled, so the raw values are the counters."""
+        """current(), on the hot path. With Redis: the counters as read at most max_stale ago and with no bump
+        noticed since; else one MGET straight through redis-py (Django's wrapper costs several times the round
+        trip). Django stores integers unpickled, so the raw values are the counters."""
         if self.in_memory:
             return self.from_values({})
-        if self.raw is None:
-            import redis
-
-            self.raw = redis.Redis.from_url(self.location, socket_timeout=0.5, socket_connect_timeout=0.5)
-            self.raw_keys = [self.cache.make_key(key) for key in self.keys()]
-        values = self.raw.mget(self.raw_keys)
-        return {scope: None if v is None else int(v) for scope, v in zip(SCOPES, values, strict=True)}
+        notices = self._notices()
+        snapshot = self.snapshot
+        if snapshot and snapshot[1] == notices and time.monotonic() < snapshot[2]:
+            return snapshot[0]
+        until = time.monotonic() + self.max_stale  # counted from before the round trip, so the bound holds
+        values = self._client().mget(self._raw_keys())
+        generations = {scope: None if v is None else int(v) for scope, v in zip(SCOPES, values, strict=True)}
+        self.snapshot = (generations, notices, until)
+        return generations
 
     def ensure(self, generations):
         """Fill in a missing counter (never set, or evicted) with a value no stored entry can carry."""
         for scope, key in zip(SCOPES, self.keys(), strict=True):
             if generations[scope] is None and not self.in_memory:
                 self.cache.add(key, time.time_ns(), timeout=None)
+        self.snapshot = None
 
     def bump(self, scopes):
-        for scope in scopes:
-            if self.in_memory:
+        if self.in_memory:
+            for scope in scopes:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 target = self.directory / f"pagecache-{scope}"
                 temporary = target.with_name(f"{target.name}.{os.getpid()}.{time.time_ns()}")
                 temporary.write_text(str(time.time_ns()))
                 os.replace(temporary, target)  # a new inode each time: (inode, mtime) never repeats
-            else:
-                key = f"pagecache:gen:{scope}"
-                try:
-                    self.cache.incr(key)
-                except ValueError:  # the counter was never set or was evicted
-                    self.cache.set(key, time.time_ns(), timeout=None)
+            return
+        keys = dict(zip(SCOPES, self._raw_keys(), strict=True))
+        with self._client().pipeline() as pipe:  # MULTI/EXEC: the notice goes out after the increments
+            for scope in scopes:
+                pipe.set(keys[scope], time.time_ns(), nx=True)  # a counter never set or evicted starts afresh
+                pipe.incr(keys[scope])
+            pipe.publish(CHANNEL, " ".join(scopes))
+            pipe.execute()
+        _bumped_here()
+
+    def _client(self):
+        return _redis_client(self.location)
+
+    def _raw_keys(self):
+        if self.raw_keys is None:
+            self.raw_keys = [self.cache.make_key(key) for key in self.keys()]
+        return self.raw_keys
+
+    def _notices(self):
+        """Changes whenever a bump may have happened: one made by this process, or a notice from the channel."""
+        if not self.listen:
+            return _bumps_here
+        listener = _listeners.get(self.location) or _start_listener(self.location)
+        return (_bumps_here, listener.notices)
 
     def _file_generation(self, scope):
         try:
@@ -107,6 +147,73 @@ class CacheGenerations:
         except FileNotFoundError:
             return 0
         return (stat.st_ino, stat.st_mtime_ns)
+
+
+class BumpListener:
+    """A thread of the worker's own, subscribed to CHANNEL, counting notices; it reconnects after any failure."""
+
+    def __init__(self, location):
+        self.location = location
+        self.notices = 0  # written by this thread only
+        self.thread = threading.Thread(target=self.run, name="pagecache-listener", daemon=True)
+        self.thread.start()
+
+    def run(self):
+        import redis
+
+        failing = False
+        while True:
+            pubsub = None
+            try:
+                client = redis.Redis.from_url(self.location, socket_connect_timeout=1, socket_keepalive=True)
+                pubsub = client.pubsub()
+                pubsub.subscribe(CHANNEL)
+                # The subscription's own confirmation counts as a notice: a bump missed while (re)connecting is
+                # read then.
+                for _message in pubsub.listen():
+                    self.notices += 1
+                    failing = False
+            except Exception:
+                if not failing:
+                    log.warning("page cache: the bump listener lost Redis; reconnecting", exc_info=True)
+                failing = True
+            finally:
+                if pubsub is not None:
+                    pubsub.close()
+            self.notices += 1
+            time.sleep(1)
+
+
+_bumps_here = 0
+_lock = threading.Lock()
+_listeners = {}
+_clients = {}
+
+
+def _bumped_here():
+    global _bumps_here
+    with _lock:
+        _bumps_here += 1
+
+
+def _start_listener(location):
+    with _lock:
+        if location not in _listeners:
+            _listeners[location] = BumpListener(location)
+        return _listeners[location]
+
+
+def _redis_client(location):
+    client = _clients.get(location)
+    if client is None:
+        import redis
+
+        client = _clients[location] = redis.Redis.from_url(location, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return client
+
+
+# A forked child has none of its parent's threads: it starts a listener of its own on its first request.
+os.register_at_fork(after_in_child=_listeners.clear)
 
 
 def invalidate(*scopes):
@@ -123,8 +230,8 @@ class PageCacheMiddleware:
         self.cache = caches[settings.PAGE_CACHE_ALIAS]
         self.generations = CacheGenerations(self.cache)
         self.timeout = settings.PAGE_CACHE_TIMEOUT
-        # Each process keeps the pages it served last (unpickled), checked against the shared counters on every
-        # request; the shared cache behind it fills a process that has not seen a page yet.
+        # Each process keeps the pages it served last (unpickled), checked against the generations (read() says how
+        # fresh those are); the shared cache behind it fills a process that has not seen a page yet.
         self.local = OrderedDict()
         self.local_size = settings.PAGE_CACHE_LOCAL_ENTRIES
         self.lock = threading.Lock()
@@ -192,7 +299,9 @@ class PageCacheMiddleware:
 
         result = self.app(environ, capturing_start_response)
         status, headers = captured["status"], captured["headers"]
-        scopes = next((v.split() for k, v in headers if k == MARK_HEADER), None)
+        mark = next((v for k, v in headers if k == MARK_HEADER), None)
+        scopes, _, seconds = (mark or "").partition(";")
+        scopes, seconds = scopes.split(), int(seconds) if seconds else None
         storable = (
             scopes
             and environ["REQUEST_METHOD"] == "GET"
@@ -216,13 +325,15 @@ class PageCacheMiddleware:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         headers = [(k, v) for k, v in headers if k.lower() != "etag"] + [("ETag", etag)]
         entry = {"headers": headers, "body": body, "etag": etag, "generations": {s: generations[s] for s in scopes}}
+        if seconds:
+            entry["expires"] = time.time() + seconds  # wall-clock time: the entry may be read on another machine
         try:
             if None in entry["generations"].values():
                 # A counter was never set or was evicted: set it, and store from the next request on (a bump made
                 # while this page was rendering must not be mistaken for the generation it was rendered under).
                 self.generations.ensure(generations)
             else:
-                self.cache.set(key, entry, self.timeout)
+                self.cache.set(key, entry, seconds or self.timeout)
                 self._keep(key, entry)
                 outcome = "store"
         except Exception:
@@ -234,7 +345,8 @@ class PageCacheMiddleware:
 
     @staticmethod
     def _answer(environ, headers, body, etag, status="200 OK"):
-        if etag in parse_etags(environ.get("HTTP_IF_NONE_MATCH", "")):
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match and etag in parse_etags(if_none_match):
             kept = {"cache-control", "etag", "vary", "content-location", "expires", "date"}
             return "304 Not Modified", [(k, v) for k, v in headers if k.lower() in kept], b""
         if environ["REQUEST_METHOD"] == "HEAD":
@@ -260,17 +372,20 @@ class PageCacheMiddleware:
 
 
 def _current(entry, generations):
+    if "expires" in entry and entry["expires"] <= time.time():
+        return False
     return all(generations[scope] == gen for scope, gen in entry["generations"].items())
 
 
 def _has_personal_cookie(header):
-    return any(f"{name}=" in header for name in PERSONAL_COOKIES)
+    return header and any(name in header for name in _PERSONAL_COOKIE_NAMES)
 
 
 def _key(environ):
     """Host, scheme as the proxy reports it, path and query: everything the page's HTML depends on."""
     scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
-    raw = json.dumps([scheme, environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING")])
+    # repr() of a tuple of strings is unambiguous, whatever the strings hold, and a tenth of json.dumps's cost.
+    raw = repr((scheme, environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")))
     return "pagecache:page:" + hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 

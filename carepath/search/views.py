@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.shortcuts import render
 
+from carepath.core.pagecache import mark_public
 from carepath.search.search import MAX_RESULTS, SearchQueryError, parse_query, search
 
 PER_PAGE = 10
@@ -10,7 +12,7 @@ def search_page(request):
     """/search/?q=: the same search as /api/v1/search; bad input gets a 400 page that says what to fix."""
     context = {"q": request.GET.get("q", ""), "error": None, "result": None}
     if "q" not in request.GET:
-        return render(request, "search/search.html", context)
+        return mark_public(render(request, "search/search.html", context))
     try:
         query = parse_query(request.GET["q"])
         page = _page_number(request.GET.get("page", "1"))
@@ -26,7 +28,8 @@ def search_page(request):
         previous_page=page - 1 if page > 1 else None,
         next_page=page + 1 if len(result.hits) > PER_PAGE and page < LAST_PAGE else None,
     )
-    return render(request, "search/search.html", context)
+    response = render(request, "search/search.html", context)
+    return mark_public(response, ("content",), settings.PAGE_CACHE_SEARCH_SECONDS)
 
 
 def _page_number(raw):
