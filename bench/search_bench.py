@@ -326,6 +326,9 @@ class Server:
             DATABASE_CONN_MAX_AGE="600",
             CAREPATH_VAR_DIR="/tmp/search_bench_var",
             LOG_LEVEL="WARNING",
+            # The searches themselves are measured: the page cache would answer every repeat of a query (it stores
+            # anonymous search answers for up to a minute), so it is off on the benchmark's servers.
+            PAGE_CACHE="false",
         )
         extra = ["--pythonpath", str(BENCH)] if app else []  # app: a WSGI module in bench/
         app = app or "carepath.wsgi:application"
