@@ -106,15 +106,19 @@ def start_app(server, page_cache, port, workers, redis=True, extra=None):
     env.update(extra or {})
     env.update(SERVER=server, PORT=str(port), PAGE_CACHE="true" if page_cache else "false", WORKERS=str(workers))
     env.setdefault("LOG_LEVEL", "WARNING")  # request logs cost the same everywhere; kept off the measurement
-    process = subprocess.Popen(
+    return launch(env, ROOT)
+
+
+def launch(env, root):
+    """The app server `make serve` would run with `env`, from the tree at `root`, in a process group of its own."""
+    return subprocess.Popen(
         server_command(env),
         env=env,
-        cwd=ROOT,
+        cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    return process
 
 
 def stop(process):

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
-from serving import PATH, load_average, ports, wait_until_up, wrk  # noqa: E402
+from serving import PATH, launch, load_average, ports, wait_until_up, wrk  # noqa: E402
 
-from carepath.serve import production_environment, server_command  # noqa: E402
+from carepath.serve import production_environment  # noqa: E402
 
 
 def start(root, workers, port):
@@ -30,15 +30,7 @@ def start(root, workers, port):
     env["PYTHONPATH"] = str(root)  # the tree's own carepath package, ahead of the editable install
     manage = [sys.executable, "-m", "carepath.manage", "collectstatic", "--noinput", "-v0"]
     subprocess.run(manage, env=env, cwd=root, check=True)
-    process = subprocess.Popen(
-        server_command(env),
-        env=env,
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    return process, f"http://127.0.0.1:{env['PORT']}{PATH}"
+    return launch(env, root), f"http://127.0.0.1:{env['PORT']}{PATH}"
 
 
 def main():

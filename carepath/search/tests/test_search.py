@@ -137,7 +137,7 @@ def test_a_guide_holding_a_category_answers_every_code_under_it(client):
 def test_results_have_the_shape_product_md_names_best_first(client):
     data = client.get(API, {"q": "arthritis", "limit": 5}).json()
     assert data["query"] == "arthritis"
-    assert 1 <= len(data["results"]) <= 5
+    assert len(data["results"]) == 5  # the demo library has more than five pages on arthritis
     for result in data["results"]:
         assert set(result) >= {"title", "url", "type", "score", "snippet"}
         assert result["type"] in ("guide", "slideshow")
