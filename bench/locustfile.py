@@ -1,7 +1,10 @@
 """Mixed load on a `make serve` instance: readers of guides and slideshows, searchers, people finding a doctor,
 sharing a page and writing a review. Rate-limited refusals (429) are expected answers, not errors.
+Each simulated reader has an address of its own, sent as a load balancer would in X-Forwarded-For: run the server
+with TRUSTED_PROXIES=1, or every reader shares one address and one rate limit.
 
     .venv/bin/pip install -e '.[bench]'
+    TRUSTED_PROXIES=1 make serve   # and in another shell:
     .venv/bin/locust -f bench/locustfile.py --headless -u 200 -r 20 -t 5m --host http://127.0.0.1:8000 --csv var/locust
 
 Anything else that is not a 2xx or 3xx is counted as a failure. Site searches (lay words, misspellings, other names,
@@ -40,6 +43,7 @@ class Reader(HttpUser):
         # As the TLS-terminating proxy in front of `make serve` would say: the reader came over HTTPS. The site's
         # cookies are Secure, so the client (speaking plain HTTP to the app) hands them back itself.
         self.client.headers["X-Forwarded-Proto"] = "https"
+        self.client.headers["X-Forwarded-For"] = f"198.18.{random.randint(0, 255)}.{random.randint(1, 254)}"
         self.origin = self.host.replace("http://", "https://")
 
     def expect(self, response, *statuses):

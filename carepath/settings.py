@@ -250,3 +250,7 @@ SHARE_RATE = env_str("SHARE_RATE", "5/h")
 # Reviews submitted per client IP and per e-mail address in an hour.
 REVIEW_RATE = env_str("REVIEW_RATE", "5/h")
 RATELIMIT_USE_CACHE = "default"
+# Proxies in front of the app that append to X-Forwarded-For (a load balancer: 1; a CDN before it: 2). Rate limits
+# and request logs then count the client's address instead of the last proxy's (carepath.core.clientip).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+RATELIMIT_IP_META_KEY = "carepath.core.clientip.ratelimit_ip"

@@ -10,7 +10,8 @@ from django.core.mail import BadHeaderError, EmailMessage
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
-from django_ratelimit.core import is_ratelimited
+
+from carepath.core.ratelimits import seconds_limited, try_later
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +62,12 @@ def _session_key(group, request):
 
 
 def share_limited(request):
-    """True once this client IP or this browser session has used its shares for the hour."""
-    by_ip = is_ratelimited(request, group="share-ip", key="ip", rate=settings.SHARE_RATE, increment=True)
-    by_session = is_ratelimited(
-        request, group="share-session", key=_session_key, rate=settings.SHARE_RATE, increment=True
+    """Seconds to wait once this client IP or this browser session has used its shares for the hour, else None."""
+    return seconds_limited(
+        request,
+        ("share-ip", "ip", settings.SHARE_RATE),
+        ("share-session", _session_key, settings.SHARE_RATE),
     )
-    return by_ip or by_session
 
 
 def build_share_message(page, request, recipient, note):
@@ -83,9 +84,10 @@ def share_page(request, page):
     form = ShareForm(request.POST)
     if not form.is_valid():
         return _refuse(request, page, form, 400)
-    if share_limited(request):
-        form.add_error(None, "You have shared several pages in the last hour. Please try again later.")
-        return _refuse(request, page, form, 429)
+    wait = share_limited(request)
+    if wait is not None:
+        message = "You have shared several pages in the last hour, so we did not send this one."
+        return try_later(request, message, page.url, page.title, wait)
     message = build_share_message(page, request, form.cleaned_data["recipient"], form.cleaned_data["note"])
     try:
         message.send()

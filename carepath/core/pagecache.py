@@ -33,6 +33,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.utils.http import parse_etags
 
+from carepath.core.clientip import client_ip
+
 MARK_HEADER = "X-Carepath-Page-Cache"
 GENERATIONS_ENVIRON_KEY = "carepath.generations"  # a miss hands the counters it read on to Django (core/copies.py)
 SCOPES = ("content", "directory")
@@ -366,7 +368,7 @@ class PageCacheMiddleware:
                     "ms": round((time.perf_counter() - started) * 1000, 2),
                     "cache": cache,
                     "bytes": size,
-                    "remote": environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR", "")),
+                    "remote": client_ip(environ),
                 },
             )
 

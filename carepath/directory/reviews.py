@@ -17,8 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django_ratelimit.core import is_ratelimited
 
+from carepath.core.ratelimits import seconds_limited, try_later
 from carepath.directory.models import Provider, ProviderReview
 
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -60,12 +60,11 @@ class ReviewForm(forms.Form):
 
 
 def review_limited(request, email):
+    """Seconds to wait once this client IP or this e-mail address has used its reviews for the hour, else None."""
     rate = settings.REVIEW_RATE
-    by_ip = is_ratelimited(request, group="review-ip", key="ip", rate=rate, increment=True)
-    by_address = is_ratelimited(
-        request, group="review-email", key=lambda g, r: email.lower(), rate=rate, increment=True
+    return seconds_limited(
+        request, ("review-ip", "ip", rate), ("review-email", lambda group, request: email.lower(), rate)
     )
-    return by_ip or by_address
 
 
 def _send_confirmation(request, review):
@@ -85,21 +84,20 @@ def submit_review(request, npi):
     form = ReviewForm(request.POST)
     status = 400
     if form.is_valid():
-        if review_limited(request, form.cleaned_data["email"]):
-            form.add_error(None, "Too many reviews from here or from this address in the last hour. Try later.")
-            status = 429
+        wait = review_limited(request, form.cleaned_data["email"])
+        if wait is not None:
+            message = "Too many reviews from here or from this address in the last hour, so we did not take this one."
+            back = reverse("provider_profile", args=[provider.npi])
+            return try_later(request, message, back, provider.display_name, wait)
+        review = ProviderReview.objects.create(provider=provider, token=secrets.token_urlsafe(32), **form.cleaned_data)
+        try:
+            _send_confirmation(request, review)
+        except OSError:
+            review.delete()
+            form.add_error(None, "We could not send the confirmation email just now. Please try again later.")
+            status = 503
         else:
-            review = ProviderReview.objects.create(
-                provider=provider, token=secrets.token_urlsafe(32), **form.cleaned_data
-            )
-            try:
-                _send_confirmation(request, review)
-            except OSError:
-                review.delete()
-                form.add_error(None, "We could not send the confirmation email just now. Please try again later.")
-                status = 503
-            else:
-                return render(request, "directory/review_sent.html", {"provider": provider, "review": review})
+            return render(request, "directory/review_sent.html", {"provider": provider, "review": review})
     from carepath.directory.views import render_profile
 
     return render_profile(request, provider, review_form=form, status=status)

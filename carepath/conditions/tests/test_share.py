@@ -109,7 +109,12 @@ def test_rate_limited_per_session(smtp, settings):
         assert share(client, token, recipient=f"friend{n}@example.org", ip=f"10.0.0.{n + 1}").status_code == 302
     response = share(client, token, recipient="one.more@example.org", ip="10.0.0.99")
     assert response.status_code == 429
-    assert "try again later" in response.content.decode()
+    # A short page, not the guide again: what happened, when to come back (Retry-After too), the way back.
+    html = response.content.decode()
+    assert "try again in about" in html and "did not send this one" in html
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert 'href="/conditions/muscle-atrophy/"' in html and 'id="share"' not in html
+    assert "no-store" in response["Cache-Control"]
     assert len(wait_for(smtp, 5)) == 5
     time.sleep(0.3)
     assert len(smtp.messages) == 5
@@ -134,3 +139,25 @@ def test_smtp_server_down_gives_a_clear_message(settings):
     response = share(client, token, recipient="friend@example.org")
     assert response.status_code == 503
     assert "could not send the email just now" in response.content.decode()
+
+
+def test_behind_a_proxy_each_client_address_has_its_own_limit(smtp, settings):
+    """With TRUSTED_PROXIES = 1 every request comes from the proxy (REMOTE_ADDR 10.1.1.1); the limit follows the
+    address the proxy appended to X-Forwarded-For, and an address the client wrote itself further left is ignored."""
+    settings.SHARE_RATE, settings.TRUSTED_PROXIES = "2/h", 1
+
+    def from_client(address, written_by_client=""):
+        client, token = csrf_client()
+        forwarded = f"{written_by_client}, {address}" if written_by_client else address
+        return client.post(
+            SHARE_URL,
+            {"csrfmiddlewaretoken": token, "recipient": "friend@example.org"},
+            REMOTE_ADDR="10.1.1.1",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        ).status_code
+
+    assert [from_client("203.0.113.5") for _ in range(2)] == [302, 302]
+    assert from_client("203.0.113.5") == 429
+    assert from_client("203.0.113.5", written_by_client="198.51.100.77") == 429  # a forged entry changes nothing
+    assert from_client("203.0.113.6") == 302  # another reader behind the same proxy
+    assert len(wait_for(smtp, 3)) == 3

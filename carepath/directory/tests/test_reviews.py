@@ -168,7 +168,11 @@ def test_rate_limited_per_ip_and_per_address(client, smtp, provider, settings):
         assert submit(client, other, email="same@example.org", ip=f"198.51.100.{n}").status_code == 200
     response = submit(client, provider, email="same@example.org", ip="198.51.100.50")
     assert response.status_code == 429
-    assert "Too many reviews" in response.content.decode()
+    html = response.content.decode()
+    assert "Too many reviews" in html and f'href="/find-a-doctor/{provider.npi}/"' in html
+    assert 'name="stars"' not in html  # the short refusal page, not the profile and its form again
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert ProviderReview.objects.filter(email="same@example.org", provider=provider).count() == 0
 
 
 def test_negative_reviews_are_published_like_any_other(provider):
