@@ -15,8 +15,9 @@ the same (specialty, ZIP) for every database and method. The run records a hash 
 (the tree changes while benchmarks run) and warns when they changed during the run.
 
 Layers, each timed over the same K queries (the slow ones over the first --k-slow / --k-naive) after a warm-up:
-- api: GET through `gunicorn carepath.wsgi` (1 worker, gthread with 1 thread so HTTP keep-alive works; the default
-  sync worker closes the connection after every response), DEBUG off, a random 64-character SECRET_KEY,
+- api: GET through granian, as `make serve` runs it (1 worker, 1 blocking thread; --server gunicorn: gunicorn, 1
+  worker, gthread with 1 thread so HTTP keep-alive works; the default sync worker closes the connection after every
+  response), serving `carepath.wsgi`, DEBUG off, a random 64-character SECRET_KEY,
   DATABASE_CONN_MAX_AGE=600, from an http.client keep-alive connection in this process. One server per database
   and kind, requests interleaved between them, so drift of this shared machine hits all alike. Every response must
   be 200; every other kind's count and NPIs must equal the tree's (v3's count may be a lower bound).
@@ -314,8 +315,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+SERVERS = ("gunicorn", "granian")
+
+
 class Server:
-    def __init__(self, url, prototype=None, app=None):
+    """One app server with one worker and one thread, for one database, spoken to over one keep-alive connection.
+    `server`: gunicorn (gthread, so keep-alive works) or granian (what `make serve` runs)."""
+
+    def __init__(self, url, prototype=None, app=None, server="gunicorn"):
+        self.server = server
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DJANGO_SETTINGS_MODULE")}
         env.update(
@@ -340,9 +348,16 @@ class Server:
             env["CAREPATH_SEARCH_PROTOTYPE"] = prototype
             app = "search_prototype:application"
             extra = ["--pythonpath", str(BENCH)]
-        self.log = open(f"/tmp/search_bench_gunicorn_{self.port}.log", "w")
-        cmd = [str(ROOT / ".venv/bin/gunicorn"), app, "--bind", f"127.0.0.1:{self.port}", "--workers", "1"]
-        cmd += ["--worker-class", "gthread", "--threads", "1", "--keep-alive", "60", "--chdir", str(ROOT), *extra]
+        self.log = open(f"/tmp/search_bench_{server}_{self.port}.log", "w")
+        if server == "granian":
+            if extra:
+                env["PYTHONPATH"] = os.pathsep.join([str(BENCH), *filter(None, [env.get("PYTHONPATH")])])
+            cmd = [str(ROOT / ".venv/bin/granian"), "--interface", "wsgi", "--host", "127.0.0.1"]
+            cmd += ["--port", str(self.port), "--workers", "1", "--blocking-threads", "1", "--no-ws"]
+            cmd += ["--working-dir", str(ROOT), app]
+        else:
+            cmd = [str(ROOT / ".venv/bin/gunicorn"), app, "--bind", f"127.0.0.1:{self.port}", "--workers", "1"]
+            cmd += ["--worker-class", "gthread", "--threads", "1", "--keep-alive", "60", "--chdir", str(ROOT), *extra]
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while True:
@@ -356,7 +371,7 @@ class Server:
                 pass
             if time.time() > deadline or self.proc.poll() is not None:
                 self.stop()
-                sys.exit(f"gunicorn did not come up; see {self.log.name}")
+                sys.exit(f"{server} did not come up; see {self.log.name}")
             time.sleep(0.2)
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
 
@@ -383,11 +398,12 @@ class Server:
 API_KINDS = {"current": "api", "old": "api_old", "1": "api_proto", "2": "api_proto2", "3": "api_proto3"}
 
 
-def api_layer(urls, combos, items, kinds, warmup_passes):
+def api_layer(urls, combos, items, kinds, warmup_passes, server="gunicorn"):
     servers = {}
     for db, url in urls.items():
         for kind in kinds:
-            servers[f"{API_KINDS[kind]} {db}"] = Server(url, prototype=None if kind == "current" else kind)
+            prototype = None if kind == "current" else kind
+            servers[f"{API_KINDS[kind]} {db}"] = Server(url, prototype=prototype, server=server)
     try:
         answers = {}
         for name, server in servers.items():  # warm-up: every distinct query, warmup_passes times
@@ -460,9 +476,9 @@ def machine():
 
 
 LABELS = [
-    ("api", "API through gunicorn (the tree's code)"),
-    ("api_old", "API through gunicorn (before: bbox on PracticeLocation + Python)"),
-    ("api_proto", "API through gunicorn (prototype)"),
+    ("api", "API through {server} (the tree's code)"),
+    ("api_old", "API through {server} (before: bbox on PracticeLocation + Python)"),
+    ("api_proto", "API through {server} (prototype)"),
     ("search_providers", "parse_query + search_providers in-process (the tree's code)"),
     ("sql_all", "SQL alone: all statements of one search (the tree's code)"),
     ("sql_search", "SQL alone: the search statement (the tree's code)"),
@@ -472,11 +488,16 @@ LABELS = [
     ("proto_point_haversine_sql", "prototype SQL: search table, haversine"),
     ("proto_point_chord_sql", "prototype SQL: search table, unit-vector chord"),
     ("proto_search_providers", "prototype search_providers in-process"),
-    ("api_proto2", "API through gunicorn (prototype v2: + one statement, cached taxonomy)"),
+    ("api_proto2", "API through {server} (prototype v2: + one statement, cached taxonomy)"),
     ("proto2_search_providers", "prototype v2 parse_query + search_providers in-process"),
-    ("api_proto3", "API through gunicorn (prototype v3: + count capped at ~1000, rating walk)"),
+    ("api_proto3", "API through {server} (prototype v3: + count capped at ~1000, rating walk)"),
     ("proto3_search_providers", "prototype v3 parse_query + search_providers in-process"),
 ]
+
+
+def labels(result):
+    server = result.get("server", "gunicorn")
+    return [(key, label.format(server=server)) for key, label in LABELS]
 
 
 def report(result):
@@ -490,7 +511,7 @@ def report(result):
         + " |"
     )
     lines.append("|---|" + "---|" * (2 * len(dbs)))
-    for key, label in LABELS:
+    for key, label in labels(result):
         cells, ratios = [], []
         for db in dbs:
             t = result["databases"][db]["timings"].get(key)
@@ -510,7 +531,7 @@ def report(result):
     lines.append("| layer | database | " + " | ".join(WORKLOAD_ZIPS) + " |")
     lines.append("|---|---|" + "---|" * len(WORKLOAD_ZIPS))
     strata = [st for _, _, st in result["items"]]
-    for key, label in LABELS:
+    for key, label in labels(result):
         for db in dbs:
             t = result["databases"][db]["timings"].get(key)
             if not t:
@@ -541,6 +562,9 @@ def main():
     parser.add_argument(
         "--api-kinds", default=None, help="servers: current and/or variants (default: current + variants)"
     )
+    parser.add_argument(
+        "--server", choices=SERVERS, default="granian", help="the API's app server (granian: what `make serve` runs)"
+    )
     parser.add_argument("--out", default="/tmp/search_bench.json")
     parser.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -557,7 +581,7 @@ def main():
     if not urls:
         sys.exit("Give --sqlite and/or --postgres.")
     result = {"machine": machine(), "code": fingerprint(), "k": args.k, "k_naive": k_naive, "k_slow": k_slow}
-    result.update(radius=RADIUS, sort=SORT)
+    result.update(radius=RADIUS, sort=SORT, server=args.server)
     result["items"] = items
     result["databases"] = {}
     for db, url in urls.items():
@@ -577,7 +601,9 @@ def main():
         t = time.time()
         variants = args.variants.split(",") if args.prototype else []
         kinds = args.api_kinds.split(",") if args.api_kinds else ["current", "old", *variants]
-        timings, mismatches, reconnects, _ = api_layer(urls, combos, items, kinds, args.warmup_passes)
+        timings, mismatches, reconnects, _ = api_layer(
+            urls, combos, items, kinds, args.warmup_passes, server=args.server
+        )
         for name, values in timings.items():
             layer, db = name.split(" ", 1)
             result["databases"][db]["timings"][layer] = values

@@ -79,6 +79,13 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "carepath.urls"
 WSGI_APPLICATION = "carepath.wsgi.application"
+# The WSGI server's garbage-collector thresholds (carepath/wsgi.py); empty for CPython's defaults (700, 10, 10).
+GC_THRESHOLDS = env_list("GC_THRESHOLDS", ["20000", "50", "100"])
+if not all(n.isdigit() for n in GC_THRESHOLDS) or len(GC_THRESHOLDS) > 3:
+    raise ImproperlyConfigured(
+        f"GC_THRESHOLDS takes up to three whole numbers, such as 20000,50,100; got {GC_THRESHOLDS}"
+    )
+GC_THRESHOLDS = tuple(int(n) for n in GC_THRESHOLDS)
 
 TEMPLATES = [
     {

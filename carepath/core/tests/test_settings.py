@@ -85,3 +85,32 @@ def test_email_url_configures_smtp(monkeypatch):
         "2525",
         "mailer",
     ], result.stderr
+
+
+def wsgi_thresholds(**env):
+    """gc.get_threshold() after importing the WSGI application in a fresh interpreter."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "GC_THRESHOLDS")}
+    clean.update(DEBUG="true", PAGE_CACHE="false", **env)
+    return subprocess.run(
+        [sys.executable, "-c", "import gc, carepath.wsgi; print(*gc.get_threshold(), gc.get_freeze_count() > 0)"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_wsgi_server_tunes_the_garbage_collector():
+    result = wsgi_thresholds()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["20000", "50", "100", "True"]  # start-up objects frozen too
+    result = wsgi_thresholds(GC_THRESHOLDS="5000,20")
+    assert result.stdout.split()[:2] == ["5000", "20"]
+    result = wsgi_thresholds(GC_THRESHOLDS="")
+    assert result.stdout.split() == ["700", "10", "10", "False"]  # CPython's own, nothing frozen
+
+
+def test_bad_gc_thresholds_are_named():
+    result = wsgi_thresholds(GC_THRESHOLDS="lots")
+    assert result.returncode != 0
+    assert "GC_THRESHOLDS takes up to three whole numbers" in result.stderr
