@@ -215,7 +215,7 @@ def taxonomy_by_code():
 # index of each code until the page is certain (rating and best-match order). The answer is the same page the
 # exact statement gives; only the count is a lower bound.
 
-COUNT_CAP_ROWS = 1200
+COUNT_CAP_ROWS = 500
 WALK_MARGIN = 10  # rows fetched per walk beyond the page end, for providers with several entries
 
 # What a result shows, in the model's field order (Provider.from_db takes the values in that order).
