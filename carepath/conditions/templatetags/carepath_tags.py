@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from wagtail.rich_text import RichText, expand_db_html
 
 from carepath.conditions.models import glossary
+from carepath.core import copies
 
 register = template.Library()
 TAG_SPLIT_RE = re.compile(r"(<[^>]+>)")
@@ -70,14 +71,30 @@ def rich_text(value):
 def glossarize(context, html):
     """Mark the first use on the page of each glossary term with an inline, keyboard-reachable definition.
 
-    Terms inside links are left alone, and so is the term that names the page itself."""
+    Terms inside links are left alone, and so is the term that names the page itself. What a section gives is the
+    same for the same text, page, terms already used above it and first definition number, until the content
+    changes: it is kept per process for the content generation (carepath.core.copies), as the glossary itself is."""
     terms, used = _glossary(context)
-    by_term, pattern = terms.by_term, terms.pattern
-    counter = context.render_context.setdefault("carepath_glossary_ids", itertools.count(1))
-    html = rich_text(html) if isinstance(html, RichText) else str(html)
-    if pattern is None:
-        return mark_safe(html)
+    if terms.pattern is None:
+        return rich_text(html) if isinstance(html, RichText) else mark_safe(str(html))
+    state = context.render_context.setdefault("carepath_glossary_next", [1])  # the next definition's number
     page = context.get("page")
+    source = html.source if isinstance(html, RichText) else str(html)
+    key = (getattr(page, "pk", None), isinstance(html, RichText), source, frozenset(used), state[0])
+    marked, newly_used = copies.shared_entry(
+        "glossarized", key, lambda: _mark_terms(terms, html, set(used), state[0], page)
+    )
+    used.update(newly_used)
+    state[0] += len(newly_used)
+    return mark_safe(marked)
+
+
+def _mark_terms(terms, html, used, first_number, page):
+    """(the section's HTML with its terms marked, the terms it marked), numbering definitions from first_number."""
+    by_term, pattern = terms.by_term, terms.pattern
+    counter = itertools.count(first_number)
+    html = rich_text(html) if isinstance(html, RichText) else str(html)
+    newly_used = []
     out, inside_link = [], False
     for part in TAG_SPLIT_RE.split(html):
         if part.startswith("<"):
@@ -98,6 +115,7 @@ def glossarize(context, html):
             if key in used or (term.guide_id and term.guide_id == getattr(page, "pk", None)):
                 return match.group(0)
             used.add(key)
+            newly_used.append(key)
             number = next(counter)
             return format_html(
                 '<span class="gloss"><button type="button" class="gloss-term" aria-expanded="false" '
@@ -108,7 +126,7 @@ def glossarize(context, html):
             )
 
         out.append(pattern.sub(mark, part))
-    return mark_safe("".join(out))
+    return "".join(out), tuple(newly_used)
 
 
 @register.simple_tag

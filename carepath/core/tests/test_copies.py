@@ -101,6 +101,20 @@ def test_glossary_edits_reach_inline_definitions_and_key_term_boxes(client, back
     assert after == fresh(client)
 
 
+def test_glossary_marking_is_done_once_per_generation(client, backend, monkeypatch):
+    from carepath.conditions.templatetags import carepath_tags
+
+    calls = []
+    mark_terms = carepath_tags._mark_terms
+    monkeypatch.setattr(carepath_tags, "_mark_terms", lambda *args: calls.append(1) or mark_terms(*args))
+    first = render(client)
+    sections = len(calls)
+    assert sections > 3 and 'class="gloss-term"' in first
+    assert render(client) == first and len(calls) == sections  # the second render marks nothing again
+    invalidate("content")
+    assert render(client) == first and len(calls) == 2 * sections
+
+
 def test_a_review_and_a_reviewer_change_reach_the_next_render(client, backend, commits, review_guide):
     render(client)
     with commits():
