@@ -17,8 +17,9 @@ is also published on a channel that a thread in every worker listens to; a notic
 again before its next answer, so a change usually reaches every worker within milliseconds. The interval is the bound
 when a notice is lost (a listener reconnecting, Redis behind a proxy without pub/sub): no worker serves a page more
 than PAGE_CACHE_MAX_STALE_MS after the increment that retired it. The process that increments reads again at once.
-With local memory (one cache per process) the counters are files under the var directory, checked on every request
-(two `stat` calls), so every worker on the machine sees a bump made by any of them at once.
+With local memory (one cache per process) the counters are files under the var directory, which every worker on the
+machine reads (two `stat` calls) at most every PAGE_CACHE_MAX_STALE_MS too: the same bound, and the process that
+bumps them reads again at once.
 """
 
 import hashlib
@@ -92,7 +93,13 @@ class CacheGenerations:
         noticed since; else one MGET straight through redis-py (Django's wrapper costs several times the round
         trip). Django stores integers unpickled, so the raw values are the counters."""
         if self.in_memory:
-            return self.from_values({})
+            snapshot = self.snapshot
+            if snapshot and snapshot[1] == _bumps_here and time.monotonic() < snapshot[2]:
+                return snapshot[0]
+            until, bumps = time.monotonic() + self.max_stale, _bumps_here
+            generations = self.from_values({})
+            self.snapshot = (generations, bumps, until)
+            return generations
         notices = self._notices()
         snapshot = self.snapshot
         if snapshot and snapshot[1] == notices and time.monotonic() < snapshot[2]:
@@ -118,6 +125,7 @@ class CacheGenerations:
                 temporary = target.with_name(f"{target.name}.{os.getpid()}.{time.time_ns()}")
                 temporary.write_text(str(time.time_ns()))
                 os.replace(temporary, target)  # a new inode each time: (inode, mtime) never repeats
+            _bumped_here()
             return
         keys = dict(zip(SCOPES, self._raw_keys(), strict=True))
         with self._client().pipeline() as pipe:  # MULTI/EXEC: the notice goes out after the increments

@@ -215,3 +215,31 @@ def test_nothing_personal_is_stored_or_served_to_another_process(servers):
         body = entry["body"].decode()
         assert not re.search(r'name="csrfmiddlewaretoken" value="[^"]', body)
         assert "Sent. We emailed a link" not in body and "sessionid" not in body
+
+
+def test_with_local_memory_a_change_reaches_another_worker_within_the_bound(database):
+    """Without Redis each worker has a cache of its own; the counters are files under the shared var directory, which
+    a worker reads at most every PAGE_CACHE_MAX_STALE_MS: a change made by one worker stops another serving the old
+    page within the bound, and past it every answer is the new one."""
+    url, directory = database
+    outside = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "REDIS_URL", "CACHE_KEY_PREFIX")
+    }
+    env = production_environment({**outside, "CAREPATH_VAR_DIR": directory})
+    env.update(DATABASE_URL=url, PAGE_CACHE="true", ALLOWED_HOSTS="testserver", EMAIL_URL="dummy:")
+    env.update(LOG_LEVEL="WARNING", PAGE_CACHE_MAX_STALE_MS=str(int(BOUND * 1000)))
+    editor, reader = Server(env), Server(env)
+    try:
+        guide = "/conditions/osteoporosis/"
+        warm(reader, guide, "/conditions/")
+        editor.do("unpublish", slug="osteoporosis")
+        unpublished = time.monotonic()
+        assert reader.seconds_until(guide, lambda r: r["status"] == 404, unpublished) < BOUND
+        time.sleep(max(0.0, unpublished + BOUND - time.monotonic()))
+        assert reader.get(guide)["status"] == 404
+        assert guide not in reader.get("/conditions/")["text"]
+    finally:
+        editor.stop()
+        reader.stop()
