@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from carepath.serve import production_environment, server_command  # noqa: E402
+from carepath.serve import default_workers, production_environment, server_command  # noqa: E402
 from carepath.testing import free_port  # noqa: E402
 
 PATH = "/conditions/muscle-atrophy/"
@@ -138,7 +138,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="granian,gunicorn")
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--workers", type=int, default=int(default_workers()), help="app workers, and nginx's")
     parser.add_argument("--rounds", type=int, default=1, help="times each app row is measured")
     parser.add_argument("--hits-only", action="store_true", help="leave out the page-cache-off rows")
     parser.add_argument("--ports", default="", help="a range to take ports from, such as 8400-8449")

@@ -39,14 +39,21 @@ def production_environment(environ):
     return env
 
 
+def default_workers():
+    """Two single-threaded worker processes per CPU. Measured on 2 CPUs (bench/RESULTS.md, "Serving"): with one
+    worker per CPU and 4 threads each, the 4 keep-alive connections of a run all landed on one worker in 2 runs of
+    11, and uncached pages then had a p95 of 53-58 ms (24-44 ms otherwise); with two processes per CPU, the
+    operating system shares the CPUs between processes instead of one interpreter's lock being shared by threads."""
+    return str(2 * (os.cpu_count() or 1))
+
+
 def server_command(env):
     host, port = env.get("HOST") or "127.0.0.1", env.get("PORT") or "8000"
-    workers = env.get("WORKERS") or str(os.cpu_count() or 1)
+    workers = env.get("WORKERS") or default_workers()
+    threads = env.get("THREADS") or "1"
     if (env.get("SERVER") or "granian") == "gunicorn":
-        threads = env.get("THREADS") or "4"
         return [str(BIN / "gunicorn"), "--bind", f"{host}:{port}", "--workers", workers, "--worker-class", "gthread",
                 "--threads", threads, "carepath.wsgi:application"]  # fmt: skip
-    threads = env.get("THREADS") or "4"
     return [str(BIN / "granian"), "--interface", "wsgi", "--host", host, "--port", port, "--workers", workers,
             "--blocking-threads", threads, "--no-ws", "carepath.wsgi:application"]  # fmt: skip
 
