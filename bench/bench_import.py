@@ -108,6 +108,7 @@ def child_env(url):
 def generated_file(rows, directory):
     path = Path(directory) / f"npidata_pfile_bench_{rows}.csv"
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(ROOT / "bench" / "nppes_generate.py"), str(rows), str(path)], check=True)
     return path
 
