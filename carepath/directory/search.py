@@ -212,8 +212,8 @@ def taxonomy_by_code():
 # Counting is exact up to COUNT_CAP_ROWS matching entries. Past that (a common specialty in a big city: thousands of
 # matches), counting every one costs more than the rest of the request together, and nobody pages through 50 pages
 # of doctors; the result then says "at least N" (count_capped) and the page comes from walking the rating-ordered
-# index of each code until the page is certain (rating and best-match order). The answer is the same page the
-# exact statement gives; only the count is a lower bound.
+# index of each code in each grid cell of the circle until the page is certain (rating and best-match order). The
+# answer is the same page the exact statement gives; only the count is a lower bound.
 
 COUNT_CAP_ROWS = 500
 WALK_MARGIN = 10  # rows fetched per walk beyond the page end, for providers with several entries
@@ -420,8 +420,8 @@ def _nearest(cursor, q, start):
 
 def _walk(cursor, near, q, start, at_least):
     """The page in a dense area, from the best-rated entries of each code in each grid cell within the radius:
-    ([(npi, chord2)] in order, `at_least` (a lower bound of the count, passed through)), or None when what was
-    read does not settle the page (a deep page, or ties at the page's edge)."""
+    ([(npi, chord2)] in order, a lower bound of the count: `at_least` or the providers read, whichever is more),
+    or None when what was read does not settle the page (a deep page, or ties at the page's edge)."""
     if not q.codes:  # the walk follows each code's own index; without a specialty every match is sorted
         return None
     need = start + PAGE_SIZE
@@ -455,7 +455,8 @@ def _walk(cursor, near, q, start, at_least):
         return None
     if q.sort == "best" and not last[2] and open_walks:
         return None
-    return [(npi, best[npi][0]) for npi in ranked[start:need]], at_least
+    # Everyone the walks read lies within the radius: on a deep page they can outnumber the probe's providers.
+    return [(npi, best[npi][0]) for npi in ranked[start:need]], max(at_least, len(best))
 
 
 def _fetch_providers(cursor, page):
