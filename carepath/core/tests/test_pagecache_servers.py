@@ -74,6 +74,9 @@ def database(django_db_setup, django_db_blocker):
         with django_db_blocker.unblock():
             url, drop = _copy_test_database(Path(directory))
         try:
+            # Production settings serve hashed static files: every server of the module needs the manifest.
+            env = server_env(url, directory)
+            subprocess.run([str(BIN / "carepath"), "collectstatic", "--noinput", "-v0"], env=env, check=True)
             yield url, directory
         finally:
             with django_db_blocker.unblock():
@@ -110,18 +113,7 @@ def servers(database):
     only every minute, and a reader with no listener at all that relies on the bound alone."""
     url, directory = database
     prefix = f"test-{uuid.uuid4().hex}"
-    outside = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG")}
-    env = production_environment({**outside, "CAREPATH_VAR_DIR": directory})
-    env.update(
-        DATABASE_URL=url,
-        REDIS_URL=REDIS_URL,
-        CACHE_KEY_PREFIX=prefix,
-        PAGE_CACHE="true",
-        ALLOWED_HOSTS="testserver",
-        EMAIL_URL="dummy:",
-        LOG_LEVEL="WARNING",
-    )
-    subprocess.run([str(BIN / "carepath"), "collectstatic", "--noinput", "-v0"], env=env, check=True)
+    env = server_env(url, directory, REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix)
     started = {
         "editor": Server(env),
         "told": Server({**env, "PAGE_CACHE_MAX_STALE_MS": "60000"}),
@@ -136,6 +128,30 @@ def servers(database):
         keys = list(client.scan_iter(f"{prefix}:*"))
         if keys:
             client.delete(*keys)
+
+
+def server_env(url, directory, **extra):
+    """What `make serve` runs with, on the copy of the test database, with this var directory."""
+    dropped = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "REDIS_URL", "CACHE_KEY_PREFIX")
+    outside = {k: v for k, v in os.environ.items() if k not in dropped}
+    env = production_environment({**outside, "CAREPATH_VAR_DIR": directory})
+    env.update(DATABASE_URL=url, PAGE_CACHE="true", ALLOWED_HOSTS="testserver", EMAIL_URL="dummy:")
+    env.update(LOG_LEVEL="WARNING", **extra)
+    return env
+
+
+def assert_unpublish_reaches(editor, reader, slug):
+    """Unpublish a guide in `editor`: `reader` stops serving it within BOUND, and past the bound every answer is
+    the new one (its index no longer lists it), whatever that process had read before."""
+    guide = f"/conditions/{slug}/"
+    warm(reader, guide, "/conditions/")
+    assert guide in reader.get("/conditions/")["text"]
+    editor.do("unpublish", slug=slug)
+    unpublished = time.monotonic()
+    assert reader.seconds_until(guide, lambda r: r["status"] == 404, unpublished) < BOUND
+    time.sleep(max(0.0, unpublished + BOUND - time.monotonic()))
+    assert reader.get(guide)["status"] == 404
+    assert guide not in reader.get("/conditions/")["text"]
 
 
 def warm(server, *paths):
@@ -160,17 +176,7 @@ def test_a_publish_reaches_a_page_another_process_serves_at_once(servers):
 
 def test_an_unpublish_reaches_a_process_without_a_listener_within_the_bound(servers):
     (servers, _) = servers
-    editor, reader = servers["editor"], servers["bounded"]
-    guide = "/conditions/gout/"
-    warm(reader, guide, "/conditions/")
-    assert guide in reader.get("/conditions/")["text"]
-    editor.do("unpublish", slug="gout")
-    unpublished = time.monotonic()
-    assert reader.seconds_until(guide, lambda r: r["status"] == 404, unpublished) < BOUND
-    time.sleep(max(0.0, unpublished + BOUND - time.monotonic()))
-    # Past the bound, every answer is the new one, whatever this process had read before.
-    assert reader.get(guide)["status"] == 404
-    assert guide not in reader.get("/conditions/")["text"]
+    assert_unpublish_reaches(servers["editor"], servers["bounded"], "gout")
 
 
 @pytest.mark.parametrize("reader", ["told", "bounded"])
@@ -222,24 +228,10 @@ def test_with_local_memory_a_change_reaches_another_worker_within_the_bound(data
     a worker reads at most every PAGE_CACHE_MAX_STALE_MS: a change made by one worker stops another serving the old
     page within the bound, and past it every answer is the new one."""
     url, directory = database
-    outside = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "REDIS_URL", "CACHE_KEY_PREFIX")
-    }
-    env = production_environment({**outside, "CAREPATH_VAR_DIR": directory})
-    env.update(DATABASE_URL=url, PAGE_CACHE="true", ALLOWED_HOSTS="testserver", EMAIL_URL="dummy:")
-    env.update(LOG_LEVEL="WARNING", PAGE_CACHE_MAX_STALE_MS=str(int(BOUND * 1000)))
+    env = server_env(url, directory, PAGE_CACHE_MAX_STALE_MS=str(int(BOUND * 1000)))
     editor, reader = Server(env), Server(env)
     try:
-        guide = "/conditions/osteoporosis/"
-        warm(reader, guide, "/conditions/")
-        editor.do("unpublish", slug="osteoporosis")
-        unpublished = time.monotonic()
-        assert reader.seconds_until(guide, lambda r: r["status"] == 404, unpublished) < BOUND
-        time.sleep(max(0.0, unpublished + BOUND - time.monotonic()))
-        assert reader.get(guide)["status"] == 404
-        assert guide not in reader.get("/conditions/")["text"]
+        assert_unpublish_reaches(editor, reader, "osteoporosis")
     finally:
         editor.stop()
         reader.stop()

@@ -10,17 +10,16 @@ from carepath.env import env_bool, env_int, env_list
 GOOD_KEY = "k" * 20 + "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
+def run_python(code, env, dropped):
+    """Run `code` in a fresh interpreter with the outside environment minus `dropped`, plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
+    clean.update(env)
+    return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=120)
+
+
 def start(**env):
     """Import the production settings in a fresh interpreter with exactly these variables."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL")}
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", "import carepath.settings"],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_python("import carepath.settings", env, ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"))
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -89,15 +88,8 @@ def test_email_url_configures_smtp(monkeypatch):
 
 def wsgi_thresholds(**env):
     """gc.get_threshold() after importing the WSGI application in a fresh interpreter."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "GC_THRESHOLDS")}
-    clean.update(DEBUG="true", PAGE_CACHE="false", **env)
-    return subprocess.run(
-        [sys.executable, "-c", "import gc, carepath.wsgi; print(*gc.get_threshold(), gc.get_freeze_count() > 0)"],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    code = "import gc, carepath.wsgi; print(*gc.get_threshold(), gc.get_freeze_count() > 0)"
+    return run_python(code, {"DEBUG": "true", "PAGE_CACHE": "false", **env}, ("SECRET_KEY", "GC_THRESHOLDS"))
 
 
 def test_the_wsgi_server_tunes_the_garbage_collector():
