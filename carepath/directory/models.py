@@ -165,10 +165,8 @@ class PracticeLocation(models.Model):
     longitude = models.FloatField(null=True, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["latitude", "longitude"]),
-            models.Index(fields=["provider"], name="location_provider"),  # without the LIKE twin of db_index
-        ]
+        # No index on the coordinates: the search reads ProviderSearchEntry, never this table by place.
+        indexes = [models.Index(fields=["provider"], name="location_provider")]  # without the LIKE twin of db_index
 
     def __str__(self):
         return f"{self.city}, {self.state} {self.zip5}"

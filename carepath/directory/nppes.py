@@ -29,9 +29,13 @@ import zipfile
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
@@ -46,6 +50,7 @@ from carepath.directory.models import (
     Taxonomy,
     npi_check_digit_ok,
 )
+from carepath.directory.nppes_columns import ColumnParser, Rows, record_chunks, text_of, zip_rows, zip_table
 
 DEFAULT_BATCH_SIZE = 5000
 TAXONOMY_SLOTS = range(1, 16)
@@ -304,17 +309,17 @@ class RowParser:
 
 @contextmanager
 def open_nppes(path):
-    """Yield (text stream, binary stream, size in bytes) for a CSV, or for the main file inside a CMS zip."""
+    """Yield (binary stream, size in bytes) for a CSV, or for the main file inside a CMS zip."""
     with open(path, "rb") as f:
         is_zip = f.read(4) == b"PK\x03\x04"
     if is_zip:
         with zipfile.ZipFile(path) as archive:
             member = main_member(archive)
             with archive.open(member) as raw:
-                yield _text(raw), raw, member.file_size
+                yield raw, member.file_size
     else:
         with open(path, "rb") as raw:
-            yield _text(raw), raw, os.fstat(raw.fileno()).st_size
+            yield raw, os.fstat(raw.fileno()).st_size
 
 
 def main_member(archive):
@@ -330,11 +335,6 @@ def main_member(archive):
         names = ", ".join(archive.namelist()[:10])
         raise NppesFormatError(f"expected one npidata_pfile_*.csv in the zip, found {len(found)} (in: {names})")
     return found[0]
-
-
-def _text(raw):
-    # A stray byte must not stop a 9 GB import: it becomes U+FFFD in that one value.
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
 
 
 class RecordReader:
@@ -401,31 +401,39 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
     `incremental` marks a weekly file; it is imported exactly like a full one (both list deactivated NPIs
     explicitly, so nothing is inferred from an NPI's absence). Raises NppesFormatError, before writing anything,
     for a file that is not an NPPES main file; a bad row is reported and skipped.
-    On PostgreSQL, a load into an empty directory sets the secondary indexes and foreign keys aside and builds them
-    at the end (see set_aside_for_first_load).
+    On PostgreSQL, a load into an empty directory sets the directory tables' keys, indexes and foreign keys aside,
+    COPYs each batch straight into the tables, and builds them at the end (see set_aside_for_first_load).
     """
     path = Path(path)
     result = ImportResult(report_path=Path(report) if report else default_report_path(path), incremental=incremental)
     postgres = connection.vendor == "postgresql"
     repaired = 0
-    with open_nppes(path) as (text, raw, total):
-        columns = Columns.from_header(next(csv.reader([text.readline()]), None))
-        parser = RowParser(columns, Taxonomy.objects.codes())
-        reader = RecordReader(text, columns.width, columns.last, first_line=2)
+    with open_nppes(path) as (raw, total):
+        header = raw.readline()
+        # A stray byte must not stop a 9 GB import: it becomes U+FFFD in that one value.
+        columns = Columns.from_header(next(csv.reader([header.decode("utf-8-sig", errors="replace")]), None))
+        known_codes = Taxonomy.objects.codes()
+        parsers = (RowParser(columns, known_codes), ColumnParser(columns, known_codes, _max_lengths()))
         with result.report_path.open("w", encoding="utf-8", newline="") as report_file:
             skipped = csv.writer(report_file)
             skipped.writerow(["line", "npi", "reason"])
             if postgres:
-                # A first load that was killed left indexes and foreign keys aside.
+                # A first load that was killed left keys, indexes and foreign keys aside.
                 repaired = restore_set_aside()
                 result.first_load = not Provider.objects.exists()
                 create_staging_table()
             set_aside = set_aside_for_first_load() if result.first_load else []
             try:
-                batches = parse_batches(reader, parser, skipped, batch_size, raw, result)
+                batches = parse_batches(raw, len(header), parsers, skipped, batch_size, result)
+                if result.first_load:
+                    batches = first_load_batches(batches)
+                    write = write_first_load_batch
+                else:
+                    batches = ((rows.records(), read) for rows, read in batches)
+                    write = partial(write_batch, postgres=postgres)
                 with closing(in_background(batches)) as batches:
-                    for records, bytes_read in batches:
-                        created, updated, deactivated = write_batch(records, postgres)
+                    for batch, bytes_read in batches:
+                        created, updated, deactivated = write(batch)
                         result.created += created
                         result.updated += updated
                         result.deactivated += deactivated
@@ -448,8 +456,7 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
         if progress:
             progress(total, total, result.rows, note="first load: building the indexes and foreign keys")
         started = time.monotonic()
-        restore_set_aside(set_aside, concurrently=True)
-        analyze_directory()
+        restore_set_aside(set_aside, concurrently=True, analyze=True)
         result.rebuild_seconds = time.monotonic() - started
     elif repaired:
         search_index.refresh()
@@ -457,26 +464,59 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
     return result
 
 
-def parse_batches(reader, parser, skipped, batch_size, raw, result):
-    """Yield (records, bytes read so far) a batch at a time; write the rows that cannot be imported to `skipped`."""
-    batch = {}  # NPI -> Record: a later row for the same NPI replaces the earlier one
-    for line, row, error in reader:
-        result.rows += 1
+def parse_batches(raw, header_bytes, parsers, skipped, batch_size, result):
+    """Yield (Rows, bytes read so far) a batch at a time; write the rows that cannot be imported to `skipped`.
+
+    The file is read in chunks of whole records (nppes_columns): pyarrow and the column checks take what they can,
+    the row-by-row reader and parser the rest. A later row for the same NPI in a batch replaces the earlier one."""
+    row_parser, column_parser = parsers
+    line = 2  # the header is line 1
+    carry = Rows.empty()
+
+    def parse_row(number, row, numbered):
         try:
-            if error:
-                raise BadRow(error)
-            record = parser.parse(row)
+            numbered.append((number, row_parser.parse(row)))
         except BadRow as exc:
             result.skipped += 1
-            npi = row[parser.columns.npi] if row and len(row) > parser.columns.npi else ""
-            skipped.writerow([line, npi, str(exc)])
-            continue
-        batch[record.npi] = record
-        if len(batch) >= batch_size:
-            yield list(batch.values()), raw.tell()
-            batch = {}
-    if batch:
-        yield list(batch.values()), raw.tell()
+            npi = row[row_parser.columns.npi] if row and len(row) > row_parser.columns.npi else ""
+            skipped.writerow([number, npi, str(exc)])
+
+    with closing(in_background(read_chunks(raw, column_parser))) as chunks:
+        for chunk, table, read in chunks:
+            numbered = []  # (line, Record) from the row-by-row parser
+            if table is None:  # not one record per line, or not UTF-8: the row-by-row reader
+                fast = Rows.empty()
+                reader = RecordReader(
+                    text_of(chunk), row_parser.columns.width, row_parser.columns.last, first_line=line
+                )
+                for number, row, error in reader:
+                    result.rows += 1
+                    if error:
+                        result.skipped += 1
+                        npi = row[row_parser.columns.npi] if row and len(row) > row_parser.columns.npi else ""
+                        skipped.writerow([number, npi, error])
+                    else:
+                        parse_row(number, row, numbered)
+            else:
+                result.rows += table.num_rows
+                fast, slow = column_parser.parse(table, line)
+                for number, row in slow:
+                    parse_row(number, row, numbered)
+            line += chunk.count(b"\n")
+            rows = Rows.concat([carry, fast, Rows.from_records(numbered)]).last_per_npi()
+            pieces = list(rows.slices(batch_size))
+            carry = pieces.pop() if pieces and len(pieces[-1]) < batch_size else Rows.empty()
+            for piece in pieces:
+                yield piece, header_bytes + read
+    if len(carry):
+        yield carry, header_bytes + read
+
+
+def read_chunks(raw, column_parser):
+    """(chunk, pyarrow's reading of it or None, bytes read so far): in a thread of its own (parse_batches), as
+    pyarrow reads without holding the GIL while the next step checks the chunk before."""
+    for chunk, read in record_chunks(raw):
+        yield chunk, column_parser.read(chunk), read
 
 
 def in_background(batches, ahead=2):
@@ -653,7 +693,10 @@ def _sql():
 
     return {
         "defaults": default_values,
+        "default_columns": [f.column for f in defaults],
         "location_defaults": loc_default_values,
+        "location_default_columns": [f.column for f in loc_defaults],
+        "rating_score": Provider._meta.get_field("rating_score").get_default(),
         # PostgreSQL: from the staging table.
         "pg_existing": f"SELECT count(*) FROM {STAGE} s JOIN {provider} p ON p.npi = s.npi WHERE NOT s.deactivated",
         "pg_insert": provider_insert,
@@ -823,13 +866,166 @@ def deactivate_providers(records, postgres):
     return deactivated
 
 
-# --- PostgreSQL, first load: indexes and foreign keys after the data -------------------------------------------------
-# Loading millions of providers into an empty directory costs the database less than half as much when the tables'
-# secondary indexes and foreign keys are built once at the end (what pg_restore does) instead of maintained row by
-# row (bench/RESULTS.md); so are the search entries' indexes (each batch writes its entries into the bare table).
-# Only what the merge itself needs stays: primary keys, the unique (provider, taxonomy) constraint, the location's
-# provider index. The definitions come from the models, as `migrate` creates them, so
-# what is rebuilt is exactly what was there. Nothing else writes these tables while the directory is empty.
+# --- PostgreSQL, first load: every batch COPYed straight into the bare tables ----------------------------------------
+
+
+@dataclass
+class FirstLoadBatch:
+    """A batch of a first load, ready to COPY: CSV text per table, and the NPIs an earlier batch wrote already."""
+
+    copies: list  # (table, columns, CSV bytes)
+    replaced: list  # NPIs written by an earlier batch: their rows are deleted before this batch's go in
+    deactivated: list  # NPIs written by an earlier batch and deactivated by this one
+    created: int
+    updated: int
+
+
+class NpiSet:
+    """The NPIs a first load has written, in 25 MB however many: a bit per 9-digit stem from 100000000 to
+    299999999 (every NPI issued starts with 1 or 2; the last digit is the check digit), a set for any other."""
+
+    LOW, HIGH = 100_000_000, 300_000_000
+
+    def __init__(self):
+        self.bits = np.zeros((self.HIGH - self.LOW + 7) // 8, dtype=np.uint8)
+        self.others = set()
+
+    def seen_then_add(self, npis, add):
+        """For an array of distinct NPIs: a mask of those already in the set; then adds those where `add`."""
+        stems = pc.cast(npis, pa.int64()).to_numpy() // 10
+        inside = (stems >= self.LOW) & (stems < self.HIGH)
+        offset = np.where(inside, stems - self.LOW, 0)
+        byte, bit = offset >> 3, (1 << (offset & 7)).astype(np.uint8)
+        seen = inside & ((self.bits[byte] & bit) != 0)
+        outside = np.flatnonzero(~inside)
+        for i in outside:
+            seen[i] = int(stems[i]) in self.others
+        np.bitwise_or.at(self.bits, byte[inside & add], bit[inside & add])
+        self.others.update(int(stems[i]) for i in outside if add[i])
+        return seen
+
+
+def first_load_batches(batches):
+    """(FirstLoadBatch, bytes read) for each (Rows, bytes read): the CSV is made here, in the parsing thread."""
+    written = NpiSet()
+    for rows, read in batches:
+        yield first_load_batch(rows, written), read
+
+
+def first_load_batch(rows, written):
+    sql = _sql()
+    table, specialties = rows.table, rows.specialties
+    npis = table.column("npi")
+    deactivated = table.column("deactivated").to_numpy(zero_copy_only=False)
+    active = ~deactivated
+    seen = written.seen_then_add(npis, active)
+    n = int(active.sum())
+    keep = pa.array(active)
+
+    providers = {"npi": pc.filter(npis, keep)}
+    for name in PROVIDER_FIELDS:
+        providers[name] = pc.filter(table.column(name), keep)
+    providers["active"] = pa.array(np.ones(n, dtype=bool))
+    for column, value in zip(sql["default_columns"], sql["defaults"], strict=True):
+        providers[column] = pa.array([value] * n)
+
+    located = active & table.column("has_location").to_numpy(zero_copy_only=False)
+    where = pa.array(located)
+    locations = {"provider_id": pc.filter(npis, where), "is_primary": pa.array(np.ones(int(located.sum()), bool))}
+    for name in LOCATION_FIELDS:
+        locations[name] = pc.filter(table.column(name), where)
+    for column, value in zip(sql["location_default_columns"], sql["location_defaults"], strict=True):
+        locations[column] = pa.array([value] * len(locations["provider_id"]))
+
+    row = specialties.column("row").to_numpy()
+    of_active = pa.array(active[row]) if len(row) else pa.array([], pa.bool_())
+    listed = {
+        "provider_id": pc.take(npis, pc.filter(specialties.column("row"), of_active)),
+        "taxonomy_id": pc.filter(specialties.column("code"), of_active),
+        "is_primary": pc.filter(specialties.column("is_primary"), of_active),
+    }
+
+    # Search entries: each specialty of a provider with a located practice, placed as search_index places them.
+    of_located = located[row] if len(row) else np.zeros(0, dtype=bool)
+    entry_rows = pa.array(row[of_located])
+    zips = zip_table()
+    at_zip = zip_rows(pc.take(table.column("zip5"), entry_rows), np.ones(len(entry_rows), dtype=bool))
+    entries = {
+        "taxonomy_id": pc.filter(specialties.column("code"), pa.array(of_located)),
+        "provider_id": pc.take(npis, entry_rows),
+        **{name: pc.take(zips.column(name), at_zip) for name in ("latitude", "longitude", "cell", "x", "y", "z")},
+        "rating_score": pa.array([sql["rating_score"]] * len(entry_rows), pa.float64()),
+        "is_primary": pc.filter(specialties.column("is_primary"), pa.array(of_located)),
+    }
+    copies = [
+        (name, list(values), _csv(values))
+        for name, values in (
+            (Provider._meta.db_table, providers),
+            (ProviderSpecialty._meta.db_table, listed),
+            (PracticeLocation._meta.db_table, locations),
+            (ProviderSearchEntry._meta.db_table, entries),
+        )
+        if len(next(iter(values.values())))
+    ]
+    return FirstLoadBatch(
+        copies=copies,
+        replaced=pc.filter(npis, pa.array(active & seen)).to_pylist(),
+        deactivated=pc.filter(npis, pa.array(deactivated & seen)).to_pylist(),
+        created=int((active & ~seen).sum()),
+        updated=int((active & seen).sum()),
+    )
+
+
+def _csv(columns):
+    out = io.BytesIO()
+    pacsv.write_csv(pa.table(columns), out, pacsv.WriteOptions(include_header=False))
+    return out.getvalue()
+
+
+def write_first_load_batch(batch):
+    """Write one batch of a first load in one transaction; return (created, updated, deactivated).
+
+    The tables have no key or index yet, so nothing is looked up: each table gets one COPY. An NPI that an earlier
+    batch wrote (a file that lists it twice) has its rows deleted first; each such delete reads the whole table,
+    which a file as CMS writes it, one row per NPI, never asks for."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if batch.replaced:
+            remove_written(cursor, batch.replaced)
+        for table, columns, payload in batch.copies:
+            copy_csv(cursor, table, columns, payload)
+        if batch.deactivated:
+            cursor.execute(
+                f'UPDATE "{Provider._meta.db_table}" SET active = false WHERE npi = ANY(%s)', [batch.deactivated]
+            )
+            cursor.execute(
+                f'DELETE FROM "{ProviderSearchEntry._meta.db_table}" WHERE provider_id = ANY(%s)', [batch.deactivated]
+            )
+    return batch.created, batch.updated, len(batch.deactivated)
+
+
+def copy_csv(cursor, table, columns, payload):
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    with cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN (FORMAT csv)') as copy:
+        copy.write(payload)
+
+
+def remove_written(cursor, npis):
+    """Delete what an earlier batch of this first load wrote for these NPIs (nothing else writes to the tables)."""
+    for model, column, extra in (
+        (ProviderSearchEntry, "provider_id", ""),
+        (ProviderSpecialty, "provider_id", ""),
+        (PracticeLocation, "provider_id", " AND is_primary"),
+        (Provider, "npi", ""),
+    ):
+        cursor.execute(f'DELETE FROM "{model._meta.db_table}" WHERE "{column}" = ANY(%s){extra}', [npis])
+
+
+# --- PostgreSQL, first load: keys, indexes and foreign keys after the data ------------------------------------------
+# Loading millions of providers into an empty directory costs the database a fraction as much when the tables'
+# keys, indexes and foreign keys are built once at the end (what pg_restore does) instead of maintained row by row
+# (bench/RESULTS.md). A first load's batches are COPYed into the bare tables (write_first_load_batch), which needs
+# none of them. The definitions come from the models, as `migrate` creates them, so what is rebuilt is exactly what
+# was there. Nothing else writes these tables while the directory is empty.
 
 
 class NotMigrated(RuntimeError):
@@ -838,29 +1034,47 @@ class NotMigrated(RuntimeError):
 
 # The tables a first load fills: the directory's, and the search entries derived from them.
 DIRECTORY_TABLES = (Provider, ProviderSpecialty, PracticeLocation, ProviderSearchEntry)
+# Kinds of what is set aside, in the order they are built: a foreign key needs the key it points at.
+KEY, FOREIGN_KEY, INDEX = "key", "foreign key", "index"
+BUILD_ORDER = {KEY: 0, FOREIGN_KEY: 1, INDEX: 2}
 
 
 @cache
 def _set_aside():
-    """[(name, "index" | "constraint", table, CREATE statement)] for what a first load sets aside."""
-    location = PracticeLocation._meta.db_table
+    """[(name, kind, table, CREATE statement)] for what a first load sets aside: the directory tables' primary keys,
+    unique constraints, indexes and foreign keys, and the foreign keys of other tables that point at them (reviews),
+    since a primary key cannot be dropped under them."""
+    directory = {model._meta.db_table for model in DIRECTORY_TABLES}
+    found = []
     with connection.schema_editor(collect_sql=True, atomic=False) as editor:
         for model in DIRECTORY_TABLES:
+            table = model._meta.db_table
+            sql = f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY ("{model._meta.pk.column}")'
+            found.append((f"{table}_pkey", KEY, table, sql))
+            for constraint in model._meta.constraints:
+                found.append((constraint.name, KEY, table, str(constraint.create_sql(model, editor))))
+            editor.create_model(model)
+        referring = {
+            relation.related_model
+            for model in DIRECTORY_TABLES
+            for relation in model._meta.related_objects
+            if relation.related_model not in DIRECTORY_TABLES
+        }
+        for model in sorted(referring, key=lambda m: m._meta.label):
             editor.create_model(model)
         statements = [str(statement) for statement in editor.deferred_sql]
-    found = []
     for sql in statements:
-        if sql == f'CREATE INDEX "{_index_name(sql)}" ON "{location}" ("provider_id")':
-            continue  # the merge looks each provider's primary location up by it
-        if index := _index_name(sql):
-            found.append((index, "index", None, sql))
-        elif match := re.match(r'ALTER TABLE "([^"]+)" ADD CONSTRAINT "([^"]+)" FOREIGN KEY', sql):
-            found.append((match[2], "constraint", match[1], sql))
+        foreign_key = r'ALTER TABLE "([^"]+)" ADD CONSTRAINT "([^"]+)" FOREIGN KEY .* REFERENCES "([^"]+)"'
+        if match := re.match(foreign_key, sql):
+            if match[1] in directory or match[3] in directory:
+                found.append((match[2], FOREIGN_KEY, match[1], sql))
+        elif (index := _index_name(sql)) and re.search(r' ON "([^"]+)"', sql)[1] in directory:
+            found.append((index, INDEX, None, sql))
     return found
 
 
 def _index_name(sql):
-    match = re.match(r'CREATE INDEX "([^"]+)"', sql)
+    match = re.match(r'CREATE (?:UNIQUE )?INDEX "([^"]+)"', sql)
     return match[1] if match else None
 
 
@@ -875,38 +1089,39 @@ def _missing_set_aside():
 
 
 def set_aside_for_first_load():
-    """Drop the directory tables' secondary indexes and foreign keys; return them, for restore_set_aside()."""
+    """Drop the directory tables' keys, indexes and foreign keys; return them, for restore_set_aside()."""
     missing = _missing_set_aside()
     dropped = [item for item in _set_aside() if item not in missing]
     with transaction.atomic(), connection.cursor() as cursor:
-        for name, kind, table, _ in dropped:
-            if kind == "index":
+        for name, kind, table, _ in sorted(dropped, key=lambda item: -BUILD_ORDER[item[1]]):
+            if kind == INDEX:
                 cursor.execute(f'DROP INDEX "{name}"')
             else:
                 cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
     return dropped
 
 
-def restore_set_aside(items=None, concurrently=False):
+def restore_set_aside(items=None, concurrently=False, analyze=False):
     """Create whichever of `items` (by default, all that a first load sets aside) is missing; return how many.
 
     Called with the items a first load set aside, at its end. Called without, before every import on PostgreSQL, so
     a first load that was killed is repaired by the next run; then it refuses to run before `migrate` has, as an
     index a pending migration adds is missing too, and is the migration's to create.
     `concurrently` (outside a transaction only, which other connections could not see into): on two connections
-    of their own at once.
+    of their own at once. `analyze`: then fresh planner statistics for the directory tables, for the site's first
+    queries rather than waiting for autovacuum.
     """
     missing = [item for item in _missing_set_aside() if items is None or item in items]
-    if not missing:
+    if not missing and not analyze:
         return 0
     if items is None:
         executor = MigrationExecutor(connection)
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise NotMigrated("the database has unapplied migrations: run `carepath migrate` first")
-    tasks = []  # the statements that build one item, in order; foreign keys first (see _build_concurrently)
-    for _, kind, table, sql in sorted(missing, key=lambda item: item[1] == "index"):
+    tasks = []  # (kind, the statements that build one item, in order)
+    for _, kind, table, sql in sorted(missing, key=lambda item: BUILD_ORDER[item[1]]):
         task = [sql]
-        if kind == "constraint" and items is None:
+        if kind == FOREIGN_KEY and items is None:
             # Set aside by a load that was killed, a foreign key did not cascade deletes since: rows whose
             # provider is gone may be left. They are the import's own rows, rebuilt from the file: delete them,
             # or the key cannot go back. (The key itself is then checked in one pass over the table.)
@@ -916,12 +1131,14 @@ def restore_set_aside(items=None, concurrently=False):
                 f'DELETE FROM "{table}" t WHERE NOT EXISTS '
                 f'(SELECT 1 FROM "{target}" r WHERE r."{target_column}" = t."{column}")',
             )
-        tasks.append(task)
+        tasks.append((kind, task))
+    if analyze:  # after the builds, so the statistics of the indexes' expressions, if any, are taken too
+        tasks += [(INDEX, [f'ANALYZE "{model._meta.db_table}"']) for model in DIRECTORY_TABLES]
     if concurrently and not connection.in_atomic_block:
         _build_concurrently(tasks)
     else:
         with connection.cursor() as cursor, _build_settings(cursor):
-            for task in tasks:
+            for _, task in tasks:
                 for sql in task:
                     cursor.execute(sql)
     return len(missing)
@@ -944,15 +1161,16 @@ def _build_settings(cursor):
 
 
 def _build_concurrently(tasks):
-    """Run the tasks on two threads, each with a database connection of its own.
+    """Run the (kind, statements) tasks, in build order, on two threads, each with a database connection of its own.
 
     Building an index or checking a foreign key keeps one CPU busy, and a first load's end has nothing else to do.
     A foreign key locks both its tables against index builds and other foreign keys, so one thread starts with the
-    search entries' indexes (a table no foreign key touches) and the other with the rest, foreign keys first; a
-    thread whose share is done takes over the other's last tasks. Two statements that lock the same table wait for
-    each other, which costs time, never correctness."""
-    entries = f'ON "{ProviderSearchEntry._meta.db_table}"'
-    lanes = [[t for t in tasks if entries in t[-1]], [t for t in tasks if entries not in t[-1]]]
+    search entries' key and indexes (a table no foreign key touches) and the other with the rest: keys, then foreign
+    keys, then indexes. A thread whose share is done takes over the other's last indexes (never a key or a foreign
+    key, which must wait for the keys before them). Two statements that lock the same table wait for each other,
+    which costs time, never correctness."""
+    entries = f'"{ProviderSearchEntry._meta.db_table}"'
+    lanes = [[t for t in tasks if entries in t[1][-1]], [t for t in tasks if entries not in t[1][-1]]]
     taking = threading.Lock()
     failures = []
 
@@ -961,13 +1179,13 @@ def _build_concurrently(tasks):
             if lanes[own]:
                 return lanes[own].pop(0)
             other = lanes[1 - own]
-            return other.pop() if other else None
+            return other.pop() if other and other[-1][0] == INDEX else None
 
     def work(own):
         try:
             with connection.cursor() as cursor, _build_settings(cursor):
                 while not failures and (task := next_task(own)):
-                    for sql in task:
+                    for sql in task[1]:
                         cursor.execute(sql)
         except BaseException as exc:  # re-raised below, in the caller's thread
             failures.append(exc)
@@ -981,13 +1199,6 @@ def _build_concurrently(tasks):
         thread.join()
     if failures:
         raise failures[0]
-
-
-def analyze_directory():
-    """Fresh planner statistics for the site's first queries, rather than waiting for autovacuum."""
-    with connection.cursor() as cursor:
-        for model in DIRECTORY_TABLES:
-            cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
 
 # --- Progress on stderr ------------------------------------------------------------------------------------------
