@@ -468,7 +468,8 @@ def parse_batches(raw, header_bytes, parsers, skipped, batch_size, result):
     """Yield (Rows, bytes read so far) a batch at a time; write the rows that cannot be imported to `skipped`.
 
     The file is read in chunks of whole records (nppes_columns): pyarrow and the column checks take what they can,
-    the row-by-row reader and parser the rest. A later row for the same NPI in a batch replaces the earlier one."""
+    the row-by-row reader and parser the rest. Of the rows for one NPI within a chunk (a few MB) only the last is
+    kept; a later chunk's row for an NPI rewrites it, as a later import would."""
     row_parser, column_parser = parsers
     line = 2  # the header is line 1
     carry = Rows.empty()

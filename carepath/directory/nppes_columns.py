@@ -427,10 +427,11 @@ class ColumnParser:
         return found
 
 
-def record_chunks(raw, size=CHUNK_BYTES):
+def record_chunks(raw, size=None):
     """Yield chunks of the byte stream `raw` that end after a line break outside any quoted value (or at the end of
     the file), with the number of bytes read so far. A chunk with no such line break within LONGEST_RECORD is cut
     at its last line break anyway: the rows there are broken, and the row-by-row reader reports them."""
+    size = size or CHUNK_BYTES
     pending = b""
     consumed = 0
     while True:
