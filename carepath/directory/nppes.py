@@ -52,7 +52,7 @@ from carepath.directory.models import (
 )
 from carepath.directory.nppes_columns import ColumnParser, Rows, record_chunks, text_of, zip_rows, zip_table
 
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = 20000
 TAXONOMY_SLOTS = range(1, 16)
 US_COUNTRY_CODES = ("", "US")
 
@@ -407,6 +407,7 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
     path = Path(path)
     result = ImportResult(report_path=Path(report) if report else default_report_path(path), incremental=incremental)
     postgres = connection.vendor == "postgresql"
+    use_jemalloc()
     repaired = 0
     with open_nppes(path) as (raw, total):
         header = raw.readline()
@@ -428,9 +429,8 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
                 if result.first_load:
                     batches = first_load_batches(batches)
                     write = write_first_load_batch
-                else:
-                    batches = ((rows.records(), read) for rows, read in batches)
-                    write = partial(write_batch, postgres=postgres)
+                else:  # the batch becomes Python objects only when its turn comes: a fraction of the memory
+                    write = partial(write_rows, postgres=postgres)
                 with closing(in_background(batches)) as batches:
                     for batch, bytes_read in batches:
                         created, updated, deactivated = write(batch)
@@ -462,6 +462,13 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
         search_index.refresh()
     invalidate("directory")  # rows were written in bulk, without the signals that invalidate cached profiles
     return result
+
+
+def use_jemalloc():
+    """pyarrow's jemalloc pool rather than its default (mimalloc): a first load of a million rows measured 23 s
+    and 406 MB peak RSS with it, 27.5 s and 456 MB with mimalloc (bench/RESULTS.md). Builds without it keep theirs."""
+    with suppress(NotImplementedError):
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 def parse_batches(raw, header_bytes, parsers, skipped, batch_size, result):
@@ -567,6 +574,10 @@ def in_background(batches, ahead=2):
 
 
 SWITCH_INTERVAL = 0.0005  # seconds
+
+
+def write_rows(rows, postgres):
+    return write_batch(rows.records(), postgres)
 
 
 def write_batch(records, postgres):
@@ -909,8 +920,10 @@ class NpiSet:
 def first_load_batches(batches):
     """(FirstLoadBatch, bytes read) for each (Rows, bytes read): the CSV is made here, in the parsing thread."""
     written = NpiSet()
-    for rows, read in batches:
-        yield first_load_batch(rows, written), read
+    # In a thread of its own, after the parsing thread: making CSV mostly runs in pyarrow, without the GIL.
+    with closing(in_background(batches)) as batches:
+        for rows, read in batches:
+            yield first_load_batch(rows, written), read
 
 
 def first_load_batch(rows, written):
@@ -935,6 +948,10 @@ def first_load_batch(rows, written):
     locations = {"provider_id": pc.filter(npis, where), "is_primary": pa.array(np.ones(int(located.sum()), bool))}
     for name in LOCATION_FIELDS:
         locations[name] = pc.filter(table.column(name), where)
+    zips = zip_table()
+    at_zip = zip_rows(locations["zip5"], np.ones(len(locations["zip5"]), dtype=bool))
+    for name in ("latitude", "longitude"):
+        locations[name] = pc.take(zips.column(f"{name}_text"), at_zip)
     for column, value in zip(sql["location_default_columns"], sql["location_defaults"], strict=True):
         locations[column] = pa.array([value] * len(locations["provider_id"]))
 
@@ -949,13 +966,15 @@ def first_load_batch(rows, written):
     # Search entries: each specialty of a provider with a located practice, placed as search_index places them.
     of_located = located[row] if len(row) else np.zeros(0, dtype=bool)
     entry_rows = pa.array(row[of_located])
-    zips = zip_table()
     at_zip = zip_rows(pc.take(table.column("zip5"), entry_rows), np.ones(len(entry_rows), dtype=bool))
     entries = {
         "taxonomy_id": pc.filter(specialties.column("code"), pa.array(of_located)),
         "provider_id": pc.take(npis, entry_rows),
-        **{name: pc.take(zips.column(name), at_zip) for name in ("latitude", "longitude", "cell", "x", "y", "z")},
-        "rating_score": pa.array([sql["rating_score"]] * len(entry_rows), pa.float64()),
+        **{
+            name: pc.take(zips.column(f"{name}_text"), at_zip)
+            for name in ("latitude", "longitude", "cell", "x", "y", "z")
+        },
+        "rating_score": pa.array([repr(float(sql["rating_score"]))] * len(entry_rows), pa.string()),
         "is_primary": pc.filter(specialties.column("is_primary"), pa.array(of_located)),
     }
     copies = [

@@ -175,15 +175,24 @@ def zip_table():
         cell.append(grid_cell(latitude, longitude))
         for axis, value in zip((x, y, z), unit_vector(latitude, longitude), strict=True):
             axis.append(value)
+    # The numbers also as text (Python's repr, which reads back as the same double), for the first load's CSV:
+    # writing a million doubles as text is most of what making that CSV costs.
     return pa.table(
         {
             "zip5": pa.array(codes, pa.string()),
             "latitude": pa.array(lat, pa.float64()),
             "longitude": pa.array(lng, pa.float64()),
-            "cell": pa.array(cell, pa.int32()),
-            "x": pa.array(x, pa.float64()),
-            "y": pa.array(y, pa.float64()),
-            "z": pa.array(z, pa.float64()),
+            **{
+                f"{name}_text": pa.array([repr(v) for v in values], pa.string())
+                for name, values in (
+                    ("latitude", lat),
+                    ("longitude", lng),
+                    ("cell", cell),
+                    ("x", x),
+                    ("y", y),
+                    ("z", z),
+                )
+            },
         }
     )
 
