@@ -33,45 +33,33 @@ SECTION = "## NPPES import"
 CARE = str(ROOT / ".venv" / "bin" / "carepath")
 
 
-NOTES = """Reading the numbers (measured on this machine, 2026-11-28):
-- What changed since the earlier runs below (branch issue3-import): a batch of providers new to the directory (every
-  batch of a first load) gets its search entries from the staging table in the same transaction, so the end of a
-  first load only builds the 7 indexes and 3 foreign keys set aside, on two connections at once, with
-  maintenance_work_mem and work_mem at 256MB for those sessions; such a batch's providers go in by a plain
-  INSERT (no ON CONFLICT look-up); the import's session commits with synchronous_commit off (a crash loses whole
-  batches only, which the next run writes); the NPI check digit is computed without a Python loop (7.4 to 1.9 us);
-  and the parsing thread hands the GIL back within 0.5 ms instead of Python's 5 ms, so each of a batch's statements
-  does not wait that long to start (in-process, a 200,000-row import took 108 s with 5 ms and 52 s with 0.5 ms).
-- **The bar is not met: 0.16 in the run above.** Its final step (indexes and foreign keys) took 31 s of 224 s,
-  against 57 s of 139 s (search entries included) in the earlier run, whose load did not run reniced to 19;
-  the rows themselves took 193 s against 82 s, so the two runs do not compare. Side by side at
-  200,000 rows in consecutive minutes (load 7-8, 14:01-14:11 UTC), the code before this branch measured 0.08
-  (import 101.3 s, COPY 7.9 / 8.3 s) and this branch 0.06 (116.4 s, COPY 7.2 / 7.8 s): under this load no gain
-  shows at the command level, within the +-30% noise. On a shared machine the ratio is set by CPU per row, and
-  moving the search entries into the batches moved their cost rather than removing it.
-- What is left is CPU per row: a raw COPY costs PostgreSQL about 17 us of CPU a row here;
-  the import costs about 60 us of Python (reading and cutting a 1.2 KB line about 19, checking it about 19, binary
-  COPY of the staged batch 3.4, measured alone) and about 50 us in PostgreSQL. With the indexes set aside, per row:
-  staging COPY about 10, providers 6, specialties 16, locations 8-10, search entries 13 (of which computing them is
-  2.5: the rest is the heap, the primary key and its sequence). The two sides overlap (the file is parsed in a thread
-  while the database writes the previous batch), but on two shared CPUs the sum is what counts.
-- Next steps, not done: set aside the primary keys and the unique (provider, taxonomy) constraint of the tables a
-  first load fills as well (the batches of a first load do not need them; a batch that repeats an NPI would need
-  another way to replace its rows); stage the codes and primary flags as arrays rather than a string split again
-  for every specialty and entry (about 3 us a row in each statement); parse in a separate process.
-- Tried and dropped: operator.itemgetter for a row's text columns and taxonomy slots (slower than the loops:
-  4.1 against 2.5-3.3 us and 3.9 against 1.6 us); a text-format COPY of the staged batch built in Python (20 us a
-  row of CPU against 3.4 for the binary one).
-- Before the first-load technique (indexes and foreign keys maintained row by row) PostgreSQL spent about 146 us of
-  CPU a row instead of 37, and the import measured 0.18-0.24 of COPY. A re-import of the same file rewrites nothing:
-  providers, specialties and locations are compared, not replaced, and only providers whose rows changed get new
-  search entries.
-- Memory: the import holds at most four batches (one being parsed, two queued, one being written). Peak RSS is the
-  same for 200,000 and 1,000,000 rows; about 280 MB of it is there before the first row (Django, Wagtail, the ZIP
-  index).
-- This machine was shared throughout (other sessions' benchmarks and test suites; every session's processes
-  reniced to 19 while the lead measured), so absolute times are several times a quiet machine's and vary +-30% from
-  run to run; the COPY and the import of one run were measured minutes apart under the same load.
+NOTES = """Reading the numbers (measured on this machine, 2026-11-28; no other session was on it):
+- What changed since the earlier runs below: the file is read in chunks of whole records (4 MB) by pyarrow's CSV
+  parser, which keeps only the 51 columns the directory reads, and checked a column at a time (NPI check digit,
+  dates, names, lengths, ZIP, taxonomy codes); any chunk pyarrow cannot read as one record a line, and any row a
+  check is not sure of, goes to the row-by-row reader and parser as before, which also words every reason in the
+  report (tests compare the two paths on 35 kinds of rows). A first load on PostgreSQL now sets aside the primary
+  keys, the unique (provider, taxonomy) constraint and the reviews' foreign key as well, and COPYs each batch (CSV
+  made by pyarrow) straight into the four bare tables: nothing is looked up while loading. Reading, checking and
+  making the CSV run in three threads, the COPYs in the fourth; batches of 20,000 rows (5,000 left the COPYs waiting
+  on round trips: rows phase 12.3 -> 10.8 s); pyarrow's jemalloc pool (its default, mimalloc: 27.5 s and 456 MB
+  against 23 s and 406 MB); the unused index on the locations' coordinates is gone (migration 0008); ANALYZE runs on
+  the two build connections.
+- **The bar (0.5) is met** in the run above. Side by side on this machine at 18:12 UTC, the code before this work
+  (commit 99dad97) measured COPY 15.9 / 15.0 s, import 51.2 s, ratio 0.29, re-import 43.1 s, peak RSS 301 MB.
+- Where the time goes now (1M rows, in-process timing): start-up 1.5 s, rows 10-12 s (the Python side is about 12 s
+  of CPU on its own, pyarrow reading 3.0, checking 3.9, CSV 2.9; PostgreSQL's COPYs use about 65% of a CPU), and
+  the final build 11-12 s: 4 primary keys, 1 unique constraint, 7 indexes and 3 foreign keys on two connections,
+  the search entries' (taxonomy, cell, rating, ...) index alone 4.4-4.8 s. The same build from psql, one statement
+  after another, took 16.7 s, and COPYing the four tables' rows from CSV files 7.1 s: that is the floor of this
+  design, about 20 s with the start-up, against the raw COPY's 14-16 s.
+- Memory: at most a few batches in flight (two chunks read ahead, two batches checked ahead, one being written)
+  and a 25 MB bitmap of the NPIs a first load has written, so peak RSS does not grow with the file: compare the two
+  sizes above. The ZIP index now reads zipcodes a slice at a time (its list_all() kept 42,000 dicts, about 90 MB).
+- A re-import of the same file goes through the staging table and the set-based merge (nothing is rewritten when
+  nothing changed); it gained from the reading too (43.1 -> 31-35 s). Tried and dropped: parallel maintenance
+  workers for the build (no gain with two CPUs and two build connections); a 0.5 ms GIL switch interval no longer
+  matters (the checks run in pyarrow and numpy).
 """
 
 
@@ -195,7 +183,7 @@ def section(results, url, batch_size, started):
         f"(commit {commit()}) on {machine()}; PostgreSQL {version} "
         f"(shared_buffers {buffers}) on the same machine. Input: `bench/nppes_generate.py` files in the real "
         "330-column layout (about 1.2 KB a row, like the CMS file), 2% deactivated NPIs. Batch size "
-        f"{batch_size or 'default (5000)'}. Times include the command's start-up (about 3 s).",
+        f"{batch_size or 'default (20,000)'}. Times include the command's start-up (about 1.5 s).",
         "",
         "| rows | file | raw COPY (before / after) | COPY rows/s | import (empty directory) | import rows/s "
         "| ratio (bar 0.5) | re-import, unchanged | re-import rows/s | import peak RSS | load avg (start / end) |",
