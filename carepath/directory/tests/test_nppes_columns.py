@@ -259,3 +259,15 @@ def test_the_zip_index_holds_every_zip_that_zipcodes_places():
     assert table.num_rows == len(expected)
     found = nppes_columns.zip_rows(pa.array(["02139", "00000", "99999", "60601"]), pa.array([True] * 4).to_numpy(False))
     assert found.is_valid().to_pylist() == ["02139" in expected, False, "99999" in expected, True]
+
+
+def test_bytes_that_are_not_utf8_and_a_byte_order_mark_stop_nothing(tmp_path):
+    rows = [nppes_row(NPI[10]), nppes_row(NPI[11], **{LAST: "OKAFOR@"}), organization(NPI[12])]
+    data = nppes_text(rows).encode().replace(b"OKAFOR@", b"OKAFOR\xff")  # a stray byte in one value
+    path = tmp_path / "npidata_pfile_20050523-20250608.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + data)  # and the file starts with a byte order mark
+    Provider.objects.filter(npi__in=NPI[10:13]).delete()
+    out, _ = run(path)
+    assert "3 rows read: 3 providers created, 0 updated, 0 deactivated, 0 rows skipped" in out
+    assert Provider.objects.get(npi=NPI[11]).last_name == "OKAFOR\ufffd"  # the byte alone is replaced
+    assert Provider.objects.get(npi=NPI[12]).organization_name == "CHARLES RIVER REHAB LLC"
