@@ -5,13 +5,16 @@ The input is the monthly main file `npidata_pfile_<start>-<end>.csv`, the zip CM
 still loads; `Provider Gender Code` (2017-2025) and `Provider Sex Code` (newer files) are both understood.
 
 How a file goes in:
-- It is streamed: only one batch of rows (--batch-size) is held at a time, whatever the file's size.
+- It is streamed in chunks of whole records, read by pyarrow and checked a column at a time (nppes_columns); the
+  row-by-row RecordReader and RowParser below take any chunk or row those checks are not sure of. Only a few
+  batches of rows (--batch-size) are held at a time, whatever the file's size.
 - Each batch is written in its own transaction, so a provider is either wholly written (row, specialties, primary
   location) or not at all. Every write is an upsert keyed by NPI, so an interrupted import run again from the start
   ends in the same state as one that was never interrupted.
 - On PostgreSQL a batch is COPYed into a temporary staging table and merged with a few set-based statements; a first
-  load into an empty directory also builds the secondary indexes and foreign keys once, at the end. Elsewhere
-  (SQLite) each statement runs once for the whole batch (executemany).
+  load into an empty directory instead COPYs each batch straight into the tables, with their keys, indexes and
+  foreign keys set aside and built once, at the end. Elsewhere (SQLite) each statement runs once for the whole
+  batch (executemany).
 - What NPPES owns is replaced: names, credential, sex, dates, specialties, the primary practice location. What the
   directory owns is never touched: reviews, rating_*, accepting_new_patients, languages, other locations.
 - Rows we cannot use are skipped and written to a report (line, NPI, reason); they never stop the import.
@@ -530,9 +533,10 @@ def read_chunks(raw, column_parser):
 def in_background(batches, ahead=2):
     """Run the `batches` generator in a thread, at most `ahead` batches in front of the consumer.
 
-    Reading and checking rows is pure Python; writing a batch is mostly waiting for the database. In a thread, the
-    next batch is parsed while the database writes the last one (psycopg and sqlite3 release the GIL while they
-    wait). Only this generator's thread touches the file and the report; only the caller's touches the database.
+    Reading and checking rows is CPU work (in pyarrow, numpy and Python); writing a batch is mostly waiting for the
+    database. In a thread, the next batch is read while the database writes the last one (psycopg, sqlite3 and
+    pyarrow release the GIL while they wait or compute). The import chains a few of these, one per step; only the
+    first step's thread touches the file, only the parsing step's the report, only the caller's the database.
     """
     done = object()
     handoff = queue.Queue(maxsize=ahead)
