@@ -169,11 +169,16 @@ class Columns:
     taxonomies: list = field(default_factory=list)  # (code, primary switch) positions
 
     @property
-    def last(self):
-        """The position of the last column read."""
+    def read(self):
+        """The positions of every column read, in order."""
         singles = [self.npi, self.entity_type, self.enumeration_date, self.last_updated, self.deactivation_date]
         singles += [self.reactivation_date, self.postal_code, self.country_code, self.sex]
-        return max(*singles, *self.provider, *self.location, *(i for pair in self.taxonomies for i in pair))
+        return sorted({*singles, *self.provider, *self.location, *(i for pair in self.taxonomies for i in pair)})
+
+    @property
+    def last(self):
+        """The position of the last column read."""
+        return self.read[-1]
 
     @classmethod
     def from_header(cls, header):
@@ -417,7 +422,8 @@ def import_nppes_file(path, *, report=None, batch_size=DEFAULT_BATCH_SIZE, incre
         # A stray byte must not stop a 9 GB import: it becomes U+FFFD in that one value.
         columns = Columns.from_header(next(csv.reader([header.decode("utf-8-sig", errors="replace")]), None))
         known_codes = Taxonomy.objects.codes()
-        parsers = (RowParser(columns, known_codes), ColumnParser(columns, known_codes, _max_lengths()))
+        row_parser = RowParser(columns, known_codes)
+        parsers = (row_parser, ColumnParser(row_parser))
         with result.report_path.open("w", encoding="utf-8", newline="") as report_file:
             skipped = csv.writer(report_file)
             skipped.writerow(["line", "npi", "reason"])
@@ -484,16 +490,19 @@ def parse_batches(raw, header_bytes, parsers, skipped, batch_size, result):
     line = 2  # the header is line 1
     carry = Rows.empty()
 
+    def skip(number, row, reason):
+        result.skipped += 1
+        npi = row[row_parser.columns.npi] if row and len(row) > row_parser.columns.npi else ""
+        skipped.writerow([number, npi, reason])
+
     def parse_row(number, row, numbered):
         try:
             numbered.append((number, row_parser.parse(row)))
         except BadRow as exc:
-            result.skipped += 1
-            npi = row[row_parser.columns.npi] if row and len(row) > row_parser.columns.npi else ""
-            skipped.writerow([number, npi, str(exc)])
+            skip(number, row, str(exc))
 
     with closing(in_background(read_chunks(raw, column_parser))) as chunks:
-        for chunk, table, read in chunks:
+        for chunk, lines, table, read in chunks:
             numbered = []  # (line, Record) from the row-by-row parser
             if table is None:  # not one record per line, or not UTF-8: the row-by-row reader
                 fast = Rows.empty()
@@ -503,9 +512,7 @@ def parse_batches(raw, header_bytes, parsers, skipped, batch_size, result):
                 for number, row, error in reader:
                     result.rows += 1
                     if error:
-                        result.skipped += 1
-                        npi = row[row_parser.columns.npi] if row and len(row) > row_parser.columns.npi else ""
-                        skipped.writerow([number, npi, error])
+                        skip(number, row, error)
                     else:
                         parse_row(number, row, numbered)
             else:
@@ -513,7 +520,7 @@ def parse_batches(raw, header_bytes, parsers, skipped, batch_size, result):
                 fast, slow = column_parser.parse(table, line)
                 for number, row in slow:
                     parse_row(number, row, numbered)
-            line += chunk.count(b"\n")
+            line += lines
             rows = Rows.concat([carry, fast, Rows.from_records(numbered)]).last_per_npi()
             pieces = list(rows.slices(batch_size))
             carry = pieces.pop() if pieces and len(pieces[-1]) < batch_size else Rows.empty()
@@ -524,10 +531,11 @@ def parse_batches(raw, header_bytes, parsers, skipped, batch_size, result):
 
 
 def read_chunks(raw, column_parser):
-    """(chunk, pyarrow's reading of it or None, bytes read so far): in a thread of its own (parse_batches), as
-    pyarrow reads without holding the GIL while the next step checks the chunk before."""
+    """(chunk, its line breaks, pyarrow's reading of it or None, bytes read so far): in a thread of its own
+    (parse_batches), as pyarrow reads without holding the GIL while the next step checks the chunk before."""
     for chunk, read in record_chunks(raw):
-        yield chunk, column_parser.read(chunk), read
+        lines = chunk.count(b"\n")
+        yield chunk, lines, column_parser.read(chunk, lines), read
 
 
 def in_background(batches, ahead=2):

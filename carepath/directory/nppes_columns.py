@@ -252,8 +252,8 @@ def dates(text):
     """MM/DD/YYYY strings -> (date32 array, ok mask): ok where the value is empty (a null date) or a real date
     written with two, two and four digits; others are for the row-by-row parser."""
     text = text.fill_null("")
-    empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
-    shaped = pc.match_substring_regex(text, DATE_RE).to_numpy(zero_copy_only=False)
+    empty = mask(pc.equal(text, ""))
+    shaped = mask(pc.match_substring_regex(text, DATE_RE))
     padded = pc.if_else(pa.array(shaped), text, "01/01/1970")
     month = pc.cast(pc.utf8_slice_codeunits(padded, 0, 2), pa.int64()).to_numpy()
     day = pc.cast(pc.utf8_slice_codeunits(padded, 3, 5), pa.int64()).to_numpy()
@@ -275,19 +275,12 @@ def dates(text):
 class ColumnParser:
     """Parses whole chunks of records: parse(chunk, first_line) -> (Rows, [(line, row)] for the row-by-row parser).
 
-    `columns` is nppes.Columns; `known_codes` the taxonomy codes in the database."""
+    Built on the nppes.RowParser it hands rows to: the same columns, taxonomy codes and text limits."""
 
-    def __init__(self, columns, known_codes, lengths):
-        self.columns = columns
-        c = columns
-        self.names = [f"c{i}" for i in range(c.width)]
-        self.needed = sorted(
-            {
-                c.npi, c.entity_type, c.enumeration_date, c.last_updated, c.deactivation_date, c.reactivation_date,
-                c.postal_code, c.country_code, c.sex, *c.provider, *c.location,
-                *(i for pair in c.taxonomies for i in pair),
-            }
-        )  # fmt: skip
+    def __init__(self, row_parser):
+        self.columns = row_parser.columns
+        self.names = [f"c{i}" for i in range(self.columns.width)]
+        self.needed = self.columns.read
         self.convert = pacsv.ConvertOptions(
             include_columns=[self.names[i] for i in self.needed],
             column_types={self.names[i]: pa.string() for i in self.needed},
@@ -296,16 +289,14 @@ class ColumnParser:
         )
         self.read_options = pacsv.ReadOptions(column_names=self.names, use_threads=True, block_size=1 << 20)
         self.parse_options = pacsv.ParseOptions(newlines_in_values=False)
-        self.known = pa.array(sorted(known_codes), pa.string())
-        from carepath.directory.nppes import LOCATION_COLUMNS, PROVIDER_COLUMNS
+        self.known = pa.array(sorted(row_parser.known_codes), pa.string())
+        # (position, field, longest value the column takes), sex last among the provider's
+        self.provider_text = row_parser.provider_text
+        self.location_text = row_parser.location_text
 
-        # (position, field, longest value the column takes)
-        self.provider_text = [(i, f, lengths[f]) for i, f in zip(c.provider, PROVIDER_COLUMNS, strict=True)]
-        self.provider_text.append((c.sex, "sex", lengths["sex"]))
-        self.location_text = [(i, f, lengths[f]) for i, f in zip(c.location, LOCATION_COLUMNS, strict=True)]
-
-    def read(self, chunk):
-        """pyarrow's reading of a chunk, or None where it is not one record per physical line."""
+    def read(self, chunk, line_breaks):
+        """pyarrow's reading of a chunk (with `line_breaks` b"\\n" in it), or None where it is not one record per
+        physical line."""
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(chunk),
@@ -315,7 +306,7 @@ class ColumnParser:
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
-        lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        lines = line_breaks + (0 if chunk.endswith(b"\n") else 1)
         return table.combine_chunks() if table.num_rows == lines else None
 
     def parse(self, table, first_line):
@@ -327,16 +318,16 @@ class ColumnParser:
             return table.column(self.names[position]).chunk(0) if n else pa.array([], pa.string())
 
         ok = npi_check_digits_ok(col(c.npi))
-        ok &= pc.equal(col(c.deactivation_date), "").to_numpy(zero_copy_only=False)
+        ok &= mask(pc.equal(col(c.deactivation_date), ""))
         entity = col(c.entity_type)
-        individual = pc.equal(entity, "1").to_numpy(zero_copy_only=False)
-        ok &= individual | pc.equal(entity, "2").to_numpy(zero_copy_only=False)
+        individual = mask(pc.equal(entity, "1"))
+        ok &= individual | mask(pc.equal(entity, "2"))
         for position, _, longest in (*self.provider_text, *self.location_text):
             value = col(position)
-            ok &= pc.less_equal(pc.utf8_length(value), longest).to_numpy(zero_copy_only=False)
+            ok &= mask(pc.less_equal(pc.utf8_length(value), longest))
             ok &= ~maybe_padded(value)
-        named = pc.not_equal(col(c.provider[1]), "").to_numpy(zero_copy_only=False)  # last name
-        organization_named = pc.not_equal(col(c.provider[0]), "").to_numpy(zero_copy_only=False)
+        named = mask(pc.not_equal(col(c.provider[1]), ""))  # last name
+        organization_named = mask(pc.not_equal(col(c.provider[0]), ""))
         ok &= np.where(individual, named, organization_named)
         enumerated, enumerated_ok = dates(col(c.enumeration_date))
         updated, updated_ok = dates(col(c.last_updated))
@@ -361,11 +352,11 @@ class ColumnParser:
 
         lines = np.arange(first_line, first_line + n, dtype=np.int64)
         slow = np.flatnonzero(~ok)
-        rows = self._rows(table, col, ok, lines, entity, enumerated, updated, zip5, at_zip, zips)
+        rows = self._rows(col, ok, lines, entity, enumerated, updated, zip5, at_zip, zips)
         rows.specialties = self._specialties(codes, switches, present, ok)
         return rows, self._row_lists(table, slow, lines)
 
-    def _rows(self, table, col, ok, lines, entity, enumerated, updated, zip5, at_zip, zips):
+    def _rows(self, col, ok, lines, entity, enumerated, updated, zip5, at_zip, zips):
         c = self.columns
         keep = pa.array(ok)
         n = int(ok.sum())

@@ -122,7 +122,7 @@ def import_each_way(tmp_path, monkeypatch, path, into_empty):
         else:
             Provider.objects.filter(npi__in=npis).delete()
         if way == "rows":
-            monkeypatch.setattr(nppes_columns.ColumnParser, "read", lambda self, chunk: None)
+            monkeypatch.setattr(nppes_columns.ColumnParser, "read", lambda self, chunk, line_breaks: None)
         out, _ = run(path, "--batch-size", "7")
         report = [(r["line"], r["npi"], r["reason"]) for r in report_rows(path.with_name(f"{path.stem}.errors.csv"))]
         results.append((out.strip(), report, snapshot(npis)))
